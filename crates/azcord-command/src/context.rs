@@ -1,0 +1,156 @@
+use std::{
+    borrow::Cow,
+    sync::{Arc, Mutex, PoisonError},
+    time::Instant,
+};
+
+use tokio::sync::watch;
+use twilight_interactions::command::{CommandInputData, CommandModel};
+use twilight_model::{
+    application::interaction::{InteractionDataResolved, application_command::CommandDataOption},
+    id::{
+        Id,
+        marker::{
+            ChannelMarker, GuildMarker, InteractionMarker, MessageMarker, RoleMarker, UserMarker,
+        },
+    },
+};
+
+use crate::{Catalog, CommandError, Reply};
+
+/// Who ran a command, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The Discord user.
+    pub user_id: Id<UserMarker>,
+    /// The user's roles in the guild; empty in a DM.
+    pub role_ids: Vec<Id<RoleMarker>>,
+    /// The guild, or `None` in a DM.
+    pub guild_id: Option<Id<GuildMarker>>,
+    /// The channel the command was typed in.
+    pub channel_id: Option<Id<ChannelMarker>>,
+}
+
+impl Caller {
+    /// Whether the command came from a direct message rather than a guild.
+    pub fn is_dm(&self) -> bool {
+        self.guild_id.is_none()
+    }
+}
+
+/// Everything a command's `run` gets: the caller, the options and a progress handle.
+#[derive(Debug)]
+pub struct Context {
+    /// The interaction being answered; also the correlation id users see on errors.
+    pub interaction_id: Id<InteractionMarker>,
+    /// Who ran the command, and where.
+    pub caller: Caller,
+    /// The options of the leaf command, as Discord sent them.
+    pub options: Vec<CommandDataOption>,
+    /// Users, roles and channels that options refer to.
+    pub resolved: Option<InteractionDataResolved>,
+    /// Reports progress while a long operation runs.
+    pub progress: Progress,
+    /// All commands and the policy, for commands such as `/help`.
+    pub catalog: Catalog,
+}
+
+impl Context {
+    /// Parses the options into a typed model derived with `twilight_interactions`.
+    pub fn options<T: CommandModel>(&self) -> Result<T, CommandError> {
+        let data = CommandInputData {
+            options: self.options.clone(),
+            resolved: self.resolved.as_ref().map(Cow::Borrowed),
+        };
+        T::from_interaction(data)
+            .map_err(|error| CommandError::user(format!("invalid options: {error}")))
+    }
+}
+
+/// What `autocomplete` gets: the caller, the options typed so far and which one has focus.
+#[derive(Debug, Clone)]
+pub struct AutocompleteContext {
+    /// Who is typing, and where.
+    pub caller: Caller,
+    /// The option the user is typing in.
+    pub focused: String,
+    /// What the user has typed in the focused option so far.
+    pub partial: String,
+    /// All options typed so far.
+    pub options: Vec<CommandDataOption>,
+    /// All commands and the policy.
+    pub catalog: Catalog,
+}
+
+/// What `component` gets when a button made by the command is clicked.
+#[derive(Debug)]
+pub struct ComponentContext {
+    /// The click's interaction.
+    pub interaction_id: Id<InteractionMarker>,
+    /// Who clicked, and where.
+    pub caller: Caller,
+    /// The message the button is on.
+    pub message_id: Option<Id<MessageMarker>>,
+    /// The payload the button was made with.
+    pub payload: String,
+    /// Reports progress while a long operation runs.
+    pub progress: Progress,
+}
+
+/// Reports progress of a long operation by editing the reply in place.
+///
+/// Updates never block and never fail: the dispatcher shows the latest one when it
+/// next edits the message, so a burst of updates costs one edit.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    sender: watch::Sender<Option<Reply>>,
+    started: Instant,
+    operation_id: Arc<Mutex<Option<String>>>,
+}
+
+impl Progress {
+    /// Makes a progress handle and the receiver the dispatcher watches.
+    pub(crate) fn channel() -> (Self, watch::Receiver<Option<Reply>>) {
+        let (sender, receiver) = watch::channel(None);
+        (
+            Self {
+                sender,
+                started: Instant::now(),
+                operation_id: Arc::default(),
+            },
+            receiver,
+        )
+    }
+
+    /// A handle whose updates go nowhere, for running commands outside a dispatcher.
+    pub fn detached() -> Self {
+        Self::channel().0
+    }
+
+    /// Shows `reply` as the current state of the operation.
+    pub fn update(&self, reply: impl Into<Reply>) {
+        self.sender.send_replace(Some(reply.into()));
+    }
+
+    /// Records the correlation id of the Azure operation this command started, for the
+    /// audit trail.
+    pub fn note_operation_id(&self, id: impl Into<String>) {
+        *self
+            .operation_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(id.into());
+    }
+
+    /// The operation id noted by the command, if any.
+    pub(crate) fn operation_id(&self) -> Option<String> {
+        self.operation_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// How long the command has been running.
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+}

@@ -1,0 +1,1001 @@
+use std::{
+    any::Any,
+    fmt::{self, Write as _},
+    future::pending,
+    panic::AssertUnwindSafe,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use futures_util::FutureExt as _;
+use tokio::{
+    sync::{broadcast, watch},
+    time::sleep_until,
+};
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument as _, Span, field::Empty};
+use twilight_model::{
+    application::{
+        command::CommandOptionChoice,
+        interaction::{
+            Interaction, InteractionData, InteractionType,
+            application_command::{CommandDataOption, CommandOptionValue},
+        },
+    },
+    channel::message::MessageFlags,
+    http::interaction::{InteractionResponse, InteractionResponseData, InteractionResponseType},
+    id::{
+        Id,
+        marker::{ApplicationMarker, InteractionMarker},
+    },
+};
+
+use crate::{
+    AuditEvent, AuditOutcome, AuditSink, AutocompleteContext, BoxFuture, Button, Caller, Catalog,
+    CommandError, ComponentContext, Context, Decision, Policy, Progress, Registry, Reply, Secret,
+    Signature,
+};
+
+/// Sends interaction responses to Discord. The gateway crate implements it over REST;
+/// tests implement it in memory.
+pub trait Responder: Send + Sync {
+    /// Sends the interaction's one initial response (the acknowledgement).
+    fn respond<'a>(
+        &'a self,
+        target: &'a InteractionTarget,
+        response: &'a InteractionResponse,
+    ) -> BoxFuture<'a, Result<(), RespondError>>;
+
+    /// Replaces the original response message.
+    fn edit_original<'a>(
+        &'a self,
+        target: &'a InteractionTarget,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<(), RespondError>>;
+
+    /// Sends an extra message after the initial response.
+    fn followup<'a>(
+        &'a self,
+        target: &'a InteractionTarget,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<(), RespondError>>;
+}
+
+/// Where responses to one interaction go.
+#[derive(Debug, Clone)]
+pub struct InteractionTarget {
+    /// The bot's application.
+    pub application_id: Id<ApplicationMarker>,
+    /// The interaction.
+    pub interaction_id: Id<InteractionMarker>,
+    /// The interaction token, valid for 15 minutes; never logged.
+    pub token: Secret,
+}
+
+/// A response that could not be delivered to Discord.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RespondError {
+    message: String,
+}
+
+impl RespondError {
+    /// Describes a delivery failure; the message must not contain the token.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for RespondError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RespondError {}
+
+/// Timing of acknowledgements and progress edits.
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    /// How long a command may take before the dispatcher acknowledges with a deferred
+    /// response. Discord allows 3 s in all; this leaves room for the REST call.
+    pub ack_budget: Duration,
+    /// The least time between two progress edits of one message, so that a chatty
+    /// command cannot run into Discord's rate limits.
+    pub min_edit_interval: Duration,
+    /// How long autocomplete may take before the user gets no suggestions.
+    pub autocomplete_budget: Duration,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            ack_budget: Duration::from_secs(1),
+            min_edit_interval: Duration::from_secs(1),
+            autocomplete_budget: Duration::from_millis(2500),
+        }
+    }
+}
+
+/// Is told about acknowledgements and outcomes, for metrics.
+pub trait DispatchObserver: Send + Sync {
+    /// The interaction was acknowledged `latency` after it arrived.
+    fn acknowledged(&self, command: &str, latency: Duration) {
+        let _ = (command, latency);
+    }
+
+    /// The interaction was handled.
+    fn finished(&self, finished: &Finished) {
+        let _ = finished;
+    }
+}
+
+/// What became of one interaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    /// The interaction.
+    pub interaction_id: Id<InteractionMarker>,
+    /// The full command name, or `unknown`.
+    pub command: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// From receipt to the last response.
+    pub duration: Duration,
+}
+
+/// How the handling of an interaction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The command succeeded and its reply was delivered.
+    Success,
+    /// The command refused with a message for the caller.
+    UserError,
+    /// The command failed inside; the caller got a correlation id.
+    InternalError,
+    /// The command panicked; the caller got a correlation id.
+    Panic,
+    /// The policy denied the command.
+    Denied,
+    /// The interaction named a command the bot does not have.
+    UnknownCommand,
+    /// The bot is shutting down and did not run the command.
+    ShuttingDown,
+    /// The interaction was not one the bot handles, and was skipped.
+    Skipped,
+    /// The reply could not be delivered to Discord.
+    ResponseFailed,
+}
+
+impl Outcome {
+    /// The lowercase name used in metrics and traces.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::UserError => "user_error",
+            Self::InternalError => "internal_error",
+            Self::Panic => "panic",
+            Self::Denied => "denied",
+            Self::UnknownCommand => "unknown_command",
+            Self::ShuttingDown => "shutting_down",
+            Self::Skipped => "skipped",
+            Self::ResponseFailed => "response_failed",
+        }
+    }
+}
+
+/// Turns interactions into command runs and their replies into responses.
+///
+/// Cheap to clone; clones share in-flight tracking.
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    catalog: Catalog,
+    config: DispatchConfig,
+    observers: Vec<Arc<dyn DispatchObserver>>,
+    audit_sinks: Vec<Arc<dyn AuditSink>>,
+    tracker: TaskTracker,
+    closed: AtomicBool,
+    finished: broadcast::Sender<Finished>,
+}
+
+/// How to acknowledge: a new message for commands, an update for button clicks.
+#[derive(Clone, Copy)]
+struct AckMode {
+    immediate: InteractionResponseType,
+    deferred: InteractionResponseType,
+    ephemeral: bool,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `registry`, enforcing `policy`.
+    pub fn new(registry: Registry, policy: Policy, config: DispatchConfig) -> Self {
+        Self::build(registry, policy, config, Vec::new(), Vec::new())
+    }
+
+    /// A dispatcher that also reports to observers and audit sinks.
+    pub fn build(
+        registry: Registry,
+        policy: Policy,
+        config: DispatchConfig,
+        observers: Vec<Arc<dyn DispatchObserver>>,
+        audit_sinks: Vec<Arc<dyn AuditSink>>,
+    ) -> Self {
+        let (finished, _) = broadcast::channel(1024);
+        Self {
+            inner: Arc::new(Inner {
+                catalog: Catalog::new(registry, policy),
+                config,
+                observers,
+                audit_sinks,
+                tracker: TaskTracker::new(),
+                closed: AtomicBool::new(false),
+                finished,
+            }),
+        }
+    }
+
+    /// The commands this dispatcher serves.
+    pub fn registry(&self) -> &Registry {
+        self.inner.catalog.registry()
+    }
+
+    /// Receives a [`Finished`] for every interaction handled from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Finished> {
+        self.inner.finished.subscribe()
+    }
+
+    /// Handles an interaction on its own task, tracked for [`Dispatcher::drain`].
+    pub fn spawn(&self, interaction: Interaction, responder: Arc<dyn Responder>, shard: u32) {
+        let dispatcher = self.clone();
+        let refuse = self.is_closed();
+        self.inner.tracker.spawn(async move {
+            dispatcher
+                .handle_accepted(interaction, responder.as_ref(), shard, refuse)
+                .await;
+        });
+    }
+
+    /// Stops running new commands: interactions that still arrive get a short
+    /// "restarting" answer.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        self.inner.tracker.close();
+    }
+
+    /// Waits until every interaction in flight has been answered, or `timeout` passes.
+    /// Returns whether all finished.
+    pub async fn drain(&self, timeout: Duration) -> bool {
+        self.inner.tracker.close();
+        tokio::time::timeout(timeout, self.inner.tracker.wait())
+            .await
+            .is_ok()
+    }
+
+    /// How many interactions are being handled right now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.tracker.len()
+    }
+
+    /// Handles one interaction to the end: runs its command and delivers the replies.
+    pub async fn handle(
+        &self,
+        interaction: Interaction,
+        responder: &dyn Responder,
+        shard: u32,
+    ) -> Finished {
+        self.handle_accepted(interaction, responder, shard, self.is_closed())
+            .await
+    }
+
+    fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
+    }
+
+    /// Handles one interaction; `refuse` says whether it arrived after [`Dispatcher::close`].
+    async fn handle_accepted(
+        &self,
+        interaction: Interaction,
+        responder: &dyn Responder,
+        shard: u32,
+        refuse: bool,
+    ) -> Finished {
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "interaction",
+            otel.name = Empty,
+            otel.kind = "server",
+            otel.status_code = Empty,
+            interaction.id = %interaction.id,
+            interaction.kind = interaction_kind(interaction.kind),
+            command.name = Empty,
+            command.kind = Empty,
+            command.options = Empty,
+            guild.id = Empty,
+            channel.id = Empty,
+            user.id = Empty,
+            shard.id = shard,
+            outcome = Empty,
+            latency_ms = Empty,
+            ack_latency_ms = Empty,
+            policy.rule = Empty,
+            error.message = Empty,
+        );
+        let interaction_id = interaction.id;
+        let (command, outcome) = self
+            .handle_inner(interaction, responder, started, refuse)
+            .instrument(span.clone())
+            .await;
+        let finished = Finished {
+            interaction_id,
+            command,
+            outcome,
+            duration: started.elapsed(),
+        };
+        span.record("outcome", outcome.as_str());
+        span.record("latency_ms", finished.duration.as_millis() as u64);
+        if matches!(
+            outcome,
+            Outcome::InternalError | Outcome::Panic | Outcome::ResponseFailed
+        ) {
+            span.record("otel.status_code", "ERROR");
+        }
+        for observer in &self.inner.observers {
+            observer.finished(&finished);
+        }
+        let _ = self.inner.finished.send(finished.clone());
+        finished
+    }
+
+    async fn handle_inner(
+        &self,
+        interaction: Interaction,
+        responder: &dyn Responder,
+        started: Instant,
+        refuse: bool,
+    ) -> (String, Outcome) {
+        let span = Span::current();
+        let Some(caller) = caller(&interaction) else {
+            tracing::warn!("skipping an interaction without a user");
+            return ("unknown".to_owned(), Outcome::Skipped);
+        };
+        span.record("user.id", caller.user_id.get());
+        if let Some(guild) = caller.guild_id {
+            span.record("guild.id", guild.get());
+        }
+        if let Some(channel) = caller.channel_id {
+            span.record("channel.id", channel.get());
+        }
+        let target = InteractionTarget {
+            application_id: interaction.application_id,
+            interaction_id: interaction.id,
+            token: Secret::new(interaction.token),
+        };
+        let call = Call {
+            dispatcher: self,
+            responder,
+            target: &target,
+            caller,
+            started,
+            refuse,
+        };
+        match (interaction.kind, interaction.data) {
+            (
+                InteractionType::ApplicationCommand,
+                Some(InteractionData::ApplicationCommand(data)),
+            ) => {
+                let Some(resolved) = self.inner.catalog.registry().resolve(&data) else {
+                    span.record("otel.name", format!("/{}", data.name));
+                    span.record("command.name", data.name.as_str());
+                    let reply = Reply::text(format!(
+                        "azcord does not know `/{}`: it may have been removed or renamed. `/help` lists the commands you can run",
+                        data.name
+                    ));
+                    let outcome = call
+                        .answer_now(reply.ephemeral(), Outcome::UnknownCommand)
+                        .await;
+                    return (data.name.clone(), outcome);
+                };
+                let signature = resolved.signature;
+                call.record_command(signature, &resolved.options);
+                let command = Arc::clone(resolved.command);
+                let outcome = call
+                    .run_command(signature, &resolved.options, data.resolved.clone(), command)
+                    .await;
+                (signature.name.clone(), outcome)
+            }
+            (
+                InteractionType::ApplicationCommandAutocomplete,
+                Some(InteractionData::ApplicationCommand(data)),
+            ) => {
+                let Some(resolved) = self.inner.catalog.registry().resolve(&data) else {
+                    let outcome = call
+                        .autocomplete_answer(Vec::new(), Outcome::UnknownCommand)
+                        .await;
+                    return (data.name.clone(), outcome);
+                };
+                let signature = resolved.signature;
+                span.record("otel.name", format!("autocomplete /{}", signature.name));
+                span.record("command.name", signature.name.as_str());
+                let outcome = call
+                    .autocomplete(signature, resolved.options, Arc::clone(resolved.command))
+                    .await;
+                (signature.name.clone(), outcome)
+            }
+            (InteractionType::MessageComponent, Some(InteractionData::MessageComponent(data))) => {
+                let message_id = interaction.message.as_ref().map(|message| message.id);
+                let found = Button::parse_custom_id(&data.custom_id).and_then(|(name, payload)| {
+                    Some((self.inner.catalog.registry().get(name)?, payload))
+                });
+                let Some(((signature, command), payload)) = found else {
+                    span.record("otel.name", "button");
+                    let reply = Reply::text("this button is no longer active").ephemeral();
+                    let outcome = call.answer_now(reply, Outcome::UnknownCommand).await;
+                    return ("unknown".to_owned(), outcome);
+                };
+                span.record("otel.name", format!("button /{}", signature.name));
+                span.record("command.name", signature.name.as_str());
+                span.record("command.kind", signature.kind.as_str());
+                let outcome = call
+                    .run_component(
+                        signature,
+                        payload.to_owned(),
+                        message_id,
+                        Arc::clone(command),
+                    )
+                    .await;
+                (signature.name.clone(), outcome)
+            }
+            (kind, _) => {
+                tracing::debug!(
+                    kind = interaction_kind(kind),
+                    "skipping an interaction azcord does not handle"
+                );
+                ("unknown".to_owned(), Outcome::Skipped)
+            }
+        }
+    }
+}
+
+/// One interaction being handled.
+struct Call<'a> {
+    dispatcher: &'a Dispatcher,
+    responder: &'a dyn Responder,
+    target: &'a InteractionTarget,
+    caller: Caller,
+    started: Instant,
+    refuse: bool,
+}
+
+impl Call<'_> {
+    fn inner(&self) -> &Inner {
+        &self.dispatcher.inner
+    }
+
+    fn record_command(&self, signature: &Signature, options: &[CommandDataOption]) {
+        let span = Span::current();
+        span.record("otel.name", format!("/{}", signature.name));
+        span.record("command.name", signature.name.as_str());
+        span.record("command.kind", signature.kind.as_str());
+        span.record(
+            "command.options",
+            describe_options(options, &signature.sensitive_options),
+        );
+    }
+
+    async fn run_command(
+        &self,
+        signature: &Signature,
+        options: &[CommandDataOption],
+        resolved: Option<twilight_model::application::interaction::InteractionDataResolved>,
+        command: Arc<dyn crate::Command>,
+    ) -> Outcome {
+        if self.refuse {
+            return self.restarting().await;
+        }
+        let decision = self
+            .inner()
+            .catalog
+            .policy()
+            .decide(signature, &self.caller);
+        let Some(rule) = self.allowed(signature, options, decision).await else {
+            return Outcome::Denied;
+        };
+        let (progress, updates) = Progress::channel();
+        let ctx = Context {
+            interaction_id: self.target.interaction_id,
+            caller: self.caller.clone(),
+            options: options.to_vec(),
+            resolved,
+            progress: progress.clone(),
+            catalog: self.inner().catalog.clone(),
+        };
+        let mode = AckMode {
+            immediate: InteractionResponseType::ChannelMessageWithSource,
+            deferred: InteractionResponseType::DeferredChannelMessageWithSource,
+            ephemeral: signature.ephemeral,
+        };
+        let run = async move { command.run(ctx).await };
+        let outcome = self
+            .run_with_ack(signature, mode, Box::pin(run), updates)
+            .await;
+        self.audit(signature, options, outcome, rule, progress.operation_id());
+        outcome
+    }
+
+    async fn run_component(
+        &self,
+        signature: &Signature,
+        payload: String,
+        message_id: Option<Id<twilight_model::id::marker::MessageMarker>>,
+        command: Arc<dyn crate::Command>,
+    ) -> Outcome {
+        if self.refuse {
+            return self.restarting().await;
+        }
+        let decision = self
+            .inner()
+            .catalog
+            .policy()
+            .decide(signature, &self.caller);
+        let Some(rule) = self.allowed(signature, &[], decision).await else {
+            return Outcome::Denied;
+        };
+        let (progress, updates) = Progress::channel();
+        let ctx = ComponentContext {
+            interaction_id: self.target.interaction_id,
+            caller: self.caller.clone(),
+            message_id,
+            payload,
+            progress: progress.clone(),
+        };
+        let mode = AckMode {
+            immediate: InteractionResponseType::UpdateMessage,
+            deferred: InteractionResponseType::DeferredUpdateMessage,
+            ephemeral: false,
+        };
+        let run = async move { command.component(ctx).await };
+        let outcome = self
+            .run_with_ack(signature, mode, Box::pin(run), updates)
+            .await;
+        self.audit(signature, &[], outcome, rule, progress.operation_id());
+        outcome
+    }
+
+    /// Returns the granting rule if allowed; otherwise answers with the denial.
+    async fn allowed(
+        &self,
+        signature: &Signature,
+        options: &[CommandDataOption],
+        decision: Decision,
+    ) -> Option<Option<String>> {
+        match decision {
+            Decision::Allow { rule } => {
+                if let Some(rule) = &rule {
+                    Span::current().record("policy.rule", rule.as_str());
+                }
+                Some(rule)
+            }
+            Decision::Deny { message } => {
+                let outcome = self
+                    .answer_now(Reply::text(message).ephemeral(), Outcome::Denied)
+                    .await;
+                self.audit(signature, options, outcome, None, None);
+                None
+            }
+        }
+    }
+
+    async fn restarting(&self) -> Outcome {
+        let reply = Reply::text("azcord is restarting; try again in a few seconds").ephemeral();
+        self.answer_now(reply, Outcome::ShuttingDown).await
+    }
+
+    /// Answers at once with `reply`, for denials and unknown commands.
+    async fn answer_now(&self, reply: Reply, outcome: Outcome) -> Outcome {
+        let response = InteractionResponse {
+            kind: InteractionResponseType::ChannelMessageWithSource,
+            data: Some(reply.to_response_data()),
+        };
+        match self.acknowledge("unknown", &response).await {
+            Ok(()) => outcome,
+            Err(()) => Outcome::ResponseFailed,
+        }
+    }
+
+    async fn acknowledge(&self, command: &str, response: &InteractionResponse) -> Result<(), ()> {
+        match self.responder.respond(self.target, response).await {
+            Ok(()) => {
+                let latency = self.started.elapsed();
+                Span::current().record("ack_latency_ms", latency.as_millis() as u64);
+                for observer in &self.inner().observers {
+                    observer.acknowledged(command, latency);
+                }
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not acknowledge the interaction");
+                Err(())
+            }
+        }
+    }
+
+    async fn run_with_ack(
+        &self,
+        signature: &Signature,
+        mode: AckMode,
+        run: BoxFuture<'_, Result<Reply, CommandError>>,
+        mut updates: watch::Receiver<Option<Reply>>,
+    ) -> Outcome {
+        let config = &self.inner().config;
+        let run = AssertUnwindSafe(
+            run.instrument(tracing::info_span!("command", command.name = %signature.name)),
+        )
+        .catch_unwind();
+        tokio::pin!(run);
+        let mut acked = false;
+        let mut ack_failed = false;
+        if signature.long_running {
+            acked = true;
+            ack_failed = self.defer(signature, mode).await.is_err();
+        }
+        let ack_deadline = tokio::time::sleep(config.ack_budget);
+        tokio::pin!(ack_deadline);
+        let mut next_edit = tokio::time::Instant::now();
+        let result = loop {
+            if acked {
+                tokio::select! {
+                    biased;
+                    result = &mut run => break result,
+                    () = next_update(&mut updates, next_edit) => {
+                        let latest = updates.borrow_and_update().clone();
+                        if let Some(reply) = latest {
+                            self.edit(&reply, mode, signature).await;
+                        }
+                        next_edit = tokio::time::Instant::now() + config.min_edit_interval;
+                    }
+                }
+            } else {
+                let update = tokio::select! {
+                    biased;
+                    result = &mut run => break result,
+                    () = &mut ack_deadline => false,
+                    () = next_update(&mut updates, next_edit) => true,
+                };
+                acked = true;
+                ack_failed = self.defer(signature, mode).await.is_err();
+                let latest = updates.borrow_and_update().clone();
+                if let (true, false, Some(reply)) = (update, ack_failed, latest) {
+                    self.edit(&reply, mode, signature).await;
+                    next_edit = tokio::time::Instant::now() + config.min_edit_interval;
+                }
+            }
+        };
+        let (reply, outcome) = self.final_reply(result);
+        let reply = Reply {
+            ephemeral: reply.ephemeral || mode.ephemeral,
+            ..reply
+        };
+        if ack_failed {
+            return Outcome::ResponseFailed;
+        }
+        let delivered = if !acked {
+            let kind = if outcome == Outcome::UserError
+                && mode.immediate == InteractionResponseType::UpdateMessage
+            {
+                // A refused click answers the clicker alone and leaves the message as it is.
+                InteractionResponseType::ChannelMessageWithSource
+            } else {
+                mode.immediate
+            };
+            let response = InteractionResponse {
+                kind,
+                data: Some(reply.to_response_data()),
+            };
+            self.acknowledge(&signature.name, &response).await.is_ok()
+        } else if outcome == Outcome::UserError
+            && mode.immediate == InteractionResponseType::UpdateMessage
+        {
+            self.followup(&Reply {
+                ephemeral: true,
+                ..reply
+            })
+            .await
+        } else {
+            self.edit(&reply, mode, signature).await
+        };
+        if delivered {
+            outcome
+        } else {
+            Outcome::ResponseFailed
+        }
+    }
+
+    async fn defer(&self, signature: &Signature, mode: AckMode) -> Result<(), ()> {
+        let data = mode.ephemeral.then(|| InteractionResponseData {
+            flags: Some(MessageFlags::EPHEMERAL),
+            ..InteractionResponseData::default()
+        });
+        let response = InteractionResponse {
+            kind: mode.deferred,
+            data,
+        };
+        self.acknowledge(&signature.name, &response).await
+    }
+
+    async fn edit(&self, reply: &Reply, mode: AckMode, signature: &Signature) -> bool {
+        let _ = (mode, signature);
+        match self
+            .responder
+            .edit_original(self.target, &reply.to_response_data())
+            .await
+        {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(%error, "could not edit the reply");
+                false
+            }
+        }
+    }
+
+    async fn followup(&self, reply: &Reply) -> bool {
+        match self
+            .responder
+            .followup(self.target, &reply.to_response_data())
+            .await
+        {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(%error, "could not send a followup");
+                false
+            }
+        }
+    }
+
+    fn final_reply(
+        &self,
+        result: Result<Result<Reply, CommandError>, Box<dyn Any + Send>>,
+    ) -> (Reply, Outcome) {
+        let reference = self.target.interaction_id;
+        let span = Span::current();
+        match result {
+            Ok(Ok(reply)) => (reply, Outcome::Success),
+            Ok(Err(CommandError::User(error))) => (
+                Reply::text(format!("⚠️ {}", error.message())).ephemeral(),
+                Outcome::UserError,
+            ),
+            Ok(Err(error)) => {
+                let details = error_chain(&error);
+                span.record("error.message", details.as_str());
+                tracing::error!(error = %details, "command failed");
+                (internal_error_reply(reference), Outcome::InternalError)
+            }
+            Err(panic) => {
+                let message = panic_message(panic.as_ref());
+                span.record("error.message", format!("panic: {message}"));
+                tracing::error!(panic = %message, "command panicked");
+                (internal_error_reply(reference), Outcome::Panic)
+            }
+        }
+    }
+
+    async fn autocomplete(
+        &self,
+        signature: &Signature,
+        options: Vec<CommandDataOption>,
+        command: Arc<dyn crate::Command>,
+    ) -> Outcome {
+        let Some((focused, partial)) = focused_option(&options) else {
+            return self.autocomplete_answer(Vec::new(), Outcome::Skipped).await;
+        };
+        if !self
+            .inner()
+            .catalog
+            .policy()
+            .decide(signature, &self.caller)
+            .is_allowed()
+        {
+            return self.autocomplete_answer(Vec::new(), Outcome::Denied).await;
+        }
+        let ctx = AutocompleteContext {
+            caller: self.caller.clone(),
+            focused,
+            partial,
+            options,
+            catalog: self.inner().catalog.clone(),
+        };
+        let budget = self.inner().config.autocomplete_budget;
+        let run = AssertUnwindSafe(command.autocomplete(ctx)).catch_unwind();
+        let (choices, outcome) = match tokio::time::timeout(budget, run).await {
+            Ok(Ok(Ok(mut choices))) => {
+                choices.truncate(25);
+                (choices, Outcome::Success)
+            }
+            Ok(Ok(Err(error))) => {
+                tracing::warn!(error = %error_chain(&error), "autocomplete failed");
+                (Vec::new(), Outcome::InternalError)
+            }
+            Ok(Err(panic)) => {
+                tracing::error!(panic = %panic_message(panic.as_ref()), "autocomplete panicked");
+                (Vec::new(), Outcome::Panic)
+            }
+            Err(_) => {
+                tracing::warn!("autocomplete ran out of time");
+                (Vec::new(), Outcome::InternalError)
+            }
+        };
+        self.autocomplete_answer(choices, outcome).await
+    }
+
+    async fn autocomplete_answer(
+        &self,
+        choices: Vec<CommandOptionChoice>,
+        outcome: Outcome,
+    ) -> Outcome {
+        let response = InteractionResponse {
+            kind: InteractionResponseType::ApplicationCommandAutocompleteResult,
+            data: Some(InteractionResponseData {
+                choices: Some(choices),
+                ..InteractionResponseData::default()
+            }),
+        };
+        match self.acknowledge("autocomplete", &response).await {
+            Ok(()) => outcome,
+            Err(()) => Outcome::ResponseFailed,
+        }
+    }
+
+    fn audit(
+        &self,
+        signature: &Signature,
+        options: &[CommandDataOption],
+        outcome: Outcome,
+        rule: Option<String>,
+        operation_id: Option<String>,
+    ) {
+        let audit_outcome = match outcome {
+            Outcome::Success => AuditOutcome::Succeeded,
+            Outcome::Denied => AuditOutcome::Denied,
+            Outcome::UserError => AuditOutcome::Refused,
+            _ => AuditOutcome::Failed,
+        };
+        let event = AuditEvent {
+            interaction_id: self.target.interaction_id,
+            user_id: self.caller.user_id,
+            guild_id: self.caller.guild_id,
+            channel_id: self.caller.channel_id,
+            command: signature.name.clone(),
+            arguments: describe_options(options, &signature.sensitive_options),
+            outcome: audit_outcome,
+            rule,
+            duration: self.started.elapsed(),
+            operation_id,
+        };
+        tracing::info!(
+            target: "azcord::audit",
+            user = event.user_id.get(),
+            guild = event.guild_id.map(Id::get),
+            channel = event.channel_id.map(Id::get),
+            command = %event.command,
+            arguments = %event.arguments,
+            outcome = event.outcome.as_str(),
+            rule = event.rule.as_deref(),
+            duration_ms = event.duration.as_millis() as u64,
+            operation_id = event.operation_id.as_deref(),
+            "audit"
+        );
+        for sink in &self.inner().audit_sinks {
+            sink.record(&event);
+        }
+    }
+}
+
+/// Waits until a progress update is waiting and an edit is allowed again.
+async fn next_update(
+    updates: &mut watch::Receiver<Option<Reply>>,
+    not_before: tokio::time::Instant,
+) {
+    sleep_until(not_before).await;
+    if updates.changed().await.is_err() {
+        // The command dropped its progress handle; only its result is left to wait for.
+        pending::<()>().await;
+    }
+}
+
+fn internal_error_reply(reference: Id<InteractionMarker>) -> Reply {
+    Reply::text(format!(
+        "something went wrong on our side; the team can trace it with reference `{reference}`"
+    ))
+    .ephemeral()
+}
+
+fn caller(interaction: &Interaction) -> Option<Caller> {
+    Some(Caller {
+        user_id: interaction.author_id()?,
+        role_ids: interaction
+            .member
+            .as_ref()
+            .map(|member| member.roles.clone())
+            .unwrap_or_default(),
+        guild_id: interaction.guild_id,
+        channel_id: interaction.channel.as_ref().map(|channel| channel.id),
+    })
+}
+
+fn focused_option(options: &[CommandDataOption]) -> Option<(String, String)> {
+    options.iter().find_map(|option| match &option.value {
+        CommandOptionValue::Focused(value, _) => Some((option.name.clone(), value.clone())),
+        _ => None,
+    })
+}
+
+/// `name=value` pairs of the options, with sensitive values redacted.
+fn describe_options(options: &[CommandDataOption], sensitive: &[String]) -> String {
+    let mut text = String::new();
+    for option in options {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        let value = if sensitive.contains(&option.name) {
+            "<redacted>".to_owned()
+        } else {
+            match &option.value {
+                CommandOptionValue::String(value) | CommandOptionValue::Focused(value, _) => {
+                    format!("{value:?}")
+                }
+                CommandOptionValue::Integer(value) => value.to_string(),
+                CommandOptionValue::Number(value) => value.to_string(),
+                CommandOptionValue::Boolean(value) => value.to_string(),
+                CommandOptionValue::User(id) => id.to_string(),
+                CommandOptionValue::Channel(id) => id.to_string(),
+                CommandOptionValue::Role(id) => id.to_string(),
+                CommandOptionValue::Mentionable(id) => id.to_string(),
+                CommandOptionValue::Attachment(id) => id.to_string(),
+                CommandOptionValue::SubCommand(inner)
+                | CommandOptionValue::SubCommandGroup(inner) => {
+                    format!("({})", describe_options(inner, sensitive))
+                }
+            }
+        };
+        let _ = write!(text, "{}={value}", option.name);
+    }
+    text
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(error) = source {
+        let _ = write!(text, ": {error}");
+        source = error.source();
+    }
+    text
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|message| (*message).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+fn interaction_kind(kind: InteractionType) -> &'static str {
+    match kind {
+        InteractionType::Ping => "ping",
+        InteractionType::ApplicationCommand => "command",
+        InteractionType::MessageComponent => "component",
+        InteractionType::ApplicationCommandAutocomplete => "autocomplete",
+        InteractionType::ModalSubmit => "modal",
+        _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests;
