@@ -1,0 +1,445 @@
+use std::{fmt, sync::Arc, time::Duration};
+
+use azcord_command::{Dispatcher, Responder, Secret};
+use futures_util::StreamExt as _;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use twilight_gateway::{
+    CloseFrame, ConfigBuilder, Event, EventTypeFlags, Intents, Message, Shard, ShardId, ShardState,
+    StreamExt as _, error::ReceiveMessageErrorType, queue::InMemoryQueue,
+};
+use twilight_http::Client;
+use twilight_model::id::{
+    Id,
+    marker::{ApplicationMarker, GuildMarker},
+};
+
+use crate::{
+    RestResponder, ShardPhase, ShardStatus,
+    registration::{Registration, sync_commands},
+};
+
+/// How to reach Discord and which shards to run.
+#[derive(Clone)]
+pub struct GatewayConfig {
+    /// The bot token.
+    pub token: Secret,
+    /// Another Discord-compatible REST API, such as `http://127.0.0.1:8080`.
+    pub api_url: Option<String>,
+    /// Another Discord-compatible gateway, such as `ws://127.0.0.1:8081`.
+    pub gateway_url: Option<String>,
+    /// Which shards this process runs.
+    pub shards: ShardSelection,
+    /// Register commands in this guild only, where updates show at once.
+    pub guild: Option<Id<GuildMarker>>,
+    /// How long shutdown waits for interactions in flight.
+    pub drain_timeout: Duration,
+    /// Hears every change of a shard's phase, for metrics.
+    pub on_shard_phase: Option<Arc<dyn Fn(u32, ShardPhase) + Send + Sync>>,
+}
+
+impl fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatewayConfig")
+            .field("token", &self.token)
+            .field("api_url", &self.api_url)
+            .field("gateway_url", &self.gateway_url)
+            .field("shards", &self.shards)
+            .field("guild", &self.guild)
+            .field("drain_timeout", &self.drain_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which shards this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardSelection {
+    /// All the shards Discord recommends.
+    Recommended,
+    /// Shards `start..end` of `total`, so that several processes can split one bot.
+    Range {
+        /// The first shard id.
+        start: u32,
+        /// One past the last shard id.
+        end: u32,
+        /// How many shards the bot has in all.
+        total: u32,
+    },
+}
+
+/// Why the bot could not connect or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// The API URL override is not a usable URL.
+    #[error("invalid Discord API URL `{0}`: expected http://host:port or https://host")]
+    ApiUrl(String),
+    /// Discord refused the token.
+    #[error("Discord rejected the bot token (401 Unauthorized): check DISCORD_TOKEN")]
+    Unauthorized,
+    /// A REST call at start-up failed.
+    #[error("could not {what}")]
+    Http {
+        /// What the bot was doing.
+        what: &'static str,
+        /// The failure.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The shard range does not fit the total.
+    #[error("invalid shard range {start}..{end} of {total}: need start < end <= total")]
+    ShardRange {
+        /// The first shard id.
+        start: u32,
+        /// One past the last shard id.
+        end: u32,
+        /// The total.
+        total: u32,
+    },
+    /// A shard was closed by Discord for good.
+    #[error("shard {0} was closed by Discord and cannot reconnect (bad token, intents or shard)")]
+    ShardClosed(u32),
+}
+
+/// Installs the TLS crypto provider that twilight needs, once per process.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A connected bot, with its commands registered, ready to serve.
+pub struct Bot {
+    application_id: Id<ApplicationMarker>,
+    client: Arc<Client>,
+    shards: Vec<Shard>,
+    status: ShardStatus,
+    dispatcher: Dispatcher,
+    drain_timeout: Duration,
+}
+
+/// Connects to Discord: finds the application, registers the commands if they
+/// changed and prepares the shards.
+pub async fn connect(config: GatewayConfig, dispatcher: Dispatcher) -> Result<Bot, GatewayError> {
+    install_crypto_provider();
+    let mut builder = Client::builder().token(config.token.expose().to_owned());
+    if let Some(url) = &config.api_url {
+        let (host, plain_http) =
+            split_api_url(url).ok_or_else(|| GatewayError::ApiUrl(url.clone()))?;
+        builder = builder.proxy(host, plain_http);
+    }
+    let client = Arc::new(builder.build());
+
+    let application = request(
+        &client,
+        "fetch the application",
+        client.current_user_application(),
+    )
+    .await?;
+    let application_id = application.id;
+    tracing::info!(application.id = %application_id, application.name = %application.name, "found application");
+
+    let definitions = dispatcher.registry().definitions();
+    let registration = sync_commands(&client, application_id, config.guild, &definitions)
+        .await
+        .map_err(|source| match source {
+            crate::registration::RegistrationError::Request(source) => {
+                http_error("register the slash commands", source)
+            }
+            other => GatewayError::Http {
+                what: "register the slash commands",
+                source: Box::new(other),
+            },
+        })?;
+    match (registration, config.guild) {
+        (Registration::Unchanged, _) => {
+            tracing::info!(commands = definitions.len(), "slash commands unchanged")
+        }
+        (Registration::Updated, Some(guild)) => {
+            tracing::info!(commands = definitions.len(), %guild, "registered slash commands in guild");
+        }
+        (Registration::Updated, None) => {
+            tracing::info!(
+                commands = definitions.len(),
+                "registered slash commands globally"
+            );
+        }
+    }
+
+    let gateway = request(
+        &client,
+        "fetch the gateway information",
+        client.gateway().authed(),
+    )
+    .await?;
+    let limit = gateway.session_start_limit;
+    let (start, end, total) = match config.shards {
+        ShardSelection::Recommended => (0, gateway.shards, gateway.shards),
+        ShardSelection::Range { start, end, total } => {
+            if start >= end || end > total {
+                return Err(GatewayError::ShardRange { start, end, total });
+            }
+            (start, end, total)
+        }
+    };
+    let queue = InMemoryQueue::new(
+        limit.max_concurrency.max(1),
+        limit.remaining.min(limit.total),
+        Duration::from_millis(limit.reset_after),
+        limit.total,
+    );
+    let mut shard_config =
+        ConfigBuilder::new(config.token.expose().to_owned(), Intents::empty()).queue(queue);
+    if let Some(url) = &config.gateway_url {
+        shard_config = shard_config.proxy_url(url.trim_end_matches('/').to_owned());
+    }
+    let shard_config = shard_config.build();
+    let shards: Vec<Shard> = (start..end)
+        .map(|id| Shard::with_config(ShardId::new(id, total), shard_config.clone()))
+        .collect();
+    let status = ShardStatus::new(start..end, config.on_shard_phase.clone());
+    tracing::info!(shards = %format!("{start}..{end}"), total, "prepared shards");
+    Ok(Bot {
+        application_id,
+        client,
+        shards,
+        status,
+        dispatcher,
+        drain_timeout: config.drain_timeout,
+    })
+}
+
+impl Bot {
+    /// The phase of every shard, for readiness checks.
+    pub fn status(&self) -> ShardStatus {
+        self.status.clone()
+    }
+
+    /// The bot's application id.
+    pub fn application_id(&self) -> Id<ApplicationMarker> {
+        self.application_id
+    }
+
+    /// The REST client, for sending outside interactions (such as audit messages).
+    pub fn client(&self) -> Arc<Client> {
+        Arc::clone(&self.client)
+    }
+
+    /// Serves interactions until `shutdown` completes, then shuts down in order: stop
+    /// taking new interactions, finish those in flight (bounded by the drain timeout),
+    /// and close the shards so that their sessions can be resumed.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), GatewayError> {
+        let responder: Arc<dyn Responder> = Arc::new(RestResponder::new(Arc::clone(&self.client)));
+        let cancel = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        for shard in self.shards {
+            tasks.spawn(run_shard(
+                shard,
+                self.dispatcher.clone(),
+                Arc::clone(&responder),
+                self.status.clone(),
+                cancel.clone(),
+            ));
+        }
+        tokio::pin!(shutdown);
+        let fatal = tokio::select! {
+            () = &mut shutdown => None,
+            Some(Ok(Err(error))) = tasks.join_next() => Some(error),
+        };
+        if fatal.is_none() {
+            tracing::info!(
+                in_flight = self.dispatcher.in_flight(),
+                "shutting down: finishing interactions in flight"
+            );
+        }
+        self.dispatcher.close();
+        if !self.dispatcher.drain(self.drain_timeout).await {
+            tracing::warn!(
+                in_flight = self.dispatcher.in_flight(),
+                "stopped waiting for interactions in flight"
+            );
+        }
+        cancel.cancel();
+        while tasks.join_next().await.is_some() {}
+        tracing::info!("gateway closed");
+        fatal.map_or(Ok(()), Err)
+    }
+}
+
+/// Feeds one shard's interactions to the dispatcher until cancelled, then closes it
+/// with a resumable close code.
+async fn run_shard(
+    mut shard: Shard,
+    dispatcher: Dispatcher,
+    responder: Arc<dyn Responder>,
+    status: ShardStatus,
+    cancel: CancellationToken,
+) -> Result<(), GatewayError> {
+    let id = shard.id().number();
+    let wanted = EventTypeFlags::INTERACTION_CREATE
+        | EventTypeFlags::READY
+        | EventTypeFlags::RESUMED
+        | EventTypeFlags::GATEWAY_RECONNECT
+        | EventTypeFlags::GATEWAY_INVALIDATE_SESSION;
+    loop {
+        let item = tokio::select! {
+            biased;
+            () = cancel.cancelled() => break,
+            item = shard.next_event(wanted) => item,
+        };
+        match item {
+            None => {
+                status.set(id, ShardPhase::Closed);
+                return Err(GatewayError::ShardClosed(id));
+            }
+            Some(Ok(Event::InteractionCreate(interaction))) => {
+                dispatcher.spawn(interaction.0, Arc::clone(&responder), id);
+            }
+            Some(Ok(Event::Ready(_) | Event::Resumed)) => status.set(id, ShardPhase::Connected),
+            Some(Ok(Event::GatewayReconnect)) => status.set(id, ShardPhase::Resuming),
+            Some(Ok(Event::GatewayInvalidateSession(resumable))) => {
+                status.set(
+                    id,
+                    if resumable {
+                        ShardPhase::Resuming
+                    } else {
+                        ShardPhase::Connecting
+                    },
+                );
+            }
+            Some(Ok(Event::GatewayClose(_))) => status.set(id, ShardPhase::Disconnected),
+            Some(Ok(_)) => {}
+            Some(Err(error)) => log_receive_error(id, &error),
+        }
+        match shard.state() {
+            ShardState::FatallyClosed => {
+                status.set(id, ShardPhase::Closed);
+                return Err(GatewayError::ShardClosed(id));
+            }
+            ShardState::Disconnected { .. } => status.set(id, ShardPhase::Disconnected),
+            ShardState::Identifying | ShardState::Resuming => {}
+            ShardState::Active => {}
+        }
+    }
+    shard.close(CloseFrame::RESUME);
+    let closing = async {
+        while let Some(item) = shard.next().await {
+            if matches!(item, Ok(Message::Close(_)) | Err(_)) {
+                break;
+            }
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(5), closing)
+        .await
+        .is_err()
+    {
+        tracing::warn!(shard = id, "the gateway did not confirm the close in time");
+    }
+    status.set(id, ShardPhase::Closed);
+    Ok(())
+}
+
+/// Logs a gateway receive error without the payload, which may hold an interaction token.
+fn log_receive_error(shard: u32, error: &twilight_gateway::error::ReceiveMessageError) {
+    match error.kind() {
+        ReceiveMessageErrorType::Deserializing { event } => {
+            let (op, event_type) = payload_kind(event);
+            let reason = std::error::Error::source(error)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            tracing::warn!(
+                shard,
+                op,
+                event_type,
+                bytes = event.len(),
+                reason,
+                "skipping a gateway payload that could not be parsed"
+            );
+        }
+        _ => tracing::warn!(shard, error = %error, "gateway receive error"),
+    }
+}
+
+/// The opcode and event type of a raw payload, for logging without its contents.
+fn payload_kind(payload: &str) -> (Option<u64>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        op: Option<u64>,
+        t: Option<String>,
+    }
+    serde_json::from_str::<Head>(payload).map_or((None, None), |head| (head.op, head.t))
+}
+
+fn split_api_url(url: &str) -> Option<(String, bool)> {
+    let (rest, plain_http) = if let Some(rest) = url.strip_prefix("http://") {
+        (rest, true)
+    } else {
+        (url.strip_prefix("https://")?, false)
+    };
+    let host = rest
+        .trim_end_matches('/')
+        .trim_end_matches("/api/v10")
+        .trim_end_matches('/');
+    (!host.is_empty() && !host.contains('/')).then(|| (host.to_owned(), plain_http))
+}
+
+async fn request<T: serde::de::DeserializeOwned + Unpin>(
+    _client: &Client,
+    what: &'static str,
+    request: impl IntoFuture<Output = Result<twilight_http::Response<T>, twilight_http::Error>>,
+) -> Result<T, GatewayError> {
+    let response = request.await.map_err(|source| http_error(what, source))?;
+    response.model().await.map_err(|source| GatewayError::Http {
+        what,
+        source: Box::new(source),
+    })
+}
+
+fn http_error(what: &'static str, source: twilight_http::Error) -> GatewayError {
+    match source.kind() {
+        twilight_http::error::ErrorType::Unauthorized => GatewayError::Unauthorized,
+        twilight_http::error::ErrorType::Response { status, .. } if status.get() == 401 => {
+            GatewayError::Unauthorized
+        }
+        _ => GatewayError::Http {
+            what,
+            source: Box::new(source),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_urls() {
+        let table = [
+            ("http://127.0.0.1:8080", Some(("127.0.0.1:8080", true))),
+            (
+                "http://127.0.0.1:8080/api/v10/",
+                Some(("127.0.0.1:8080", true)),
+            ),
+            ("https://discord.example", Some(("discord.example", false))),
+            ("ftp://x", None),
+            ("http://", None),
+            ("http://host/some/path", None),
+        ];
+        for (url, expected) in table {
+            let got = split_api_url(url);
+            assert_eq!(
+                got.as_ref().map(|(h, p)| (h.as_str(), *p)),
+                expected,
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn payload_kind_never_needs_the_body() {
+        let payload = r#"{"op":0,"t":"INTERACTION_CREATE","s":3,"d":{"token":"secret"}}"#;
+        assert_eq!(
+            payload_kind(payload),
+            (Some(0), Some("INTERACTION_CREATE".to_owned()))
+        );
+        assert_eq!(payload_kind("not json"), (None, None));
+    }
+}

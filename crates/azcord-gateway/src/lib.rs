@@ -1,0 +1,14 @@
+//! The thin twilight layer: runs the shards and the REST client, feeds interactions to
+//! the [`Dispatcher`](azcord_command::Dispatcher) and sends its replies back to Discord.
+//!
+//! Apart from the simulator, this is the only crate that knows twilight-gateway and
+//! twilight-http.
+
+mod bot;
+mod registration;
+mod responder;
+mod shards;
+
+pub use bot::{Bot, GatewayConfig, GatewayError, ShardSelection, connect, install_crypto_provider};
+pub use responder::RestResponder;
+pub use shards::{ShardPhase, ShardStatus};
