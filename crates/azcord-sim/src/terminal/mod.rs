@@ -1,0 +1,12 @@
+//! The pure text layer of `azcord shell`: typed command lines in, rendered replies out.
+//!
+//! The terminal plays the Discord user. [`input`] turns a line such as
+//! `/vm start name:web-1` into the `CommandData` Discord would send, checked against
+//! the commands the bot registered; [`render`] turns the bot's reply into text, with
+//! embeds drawn as boxes and buttons as numbered choices. Neither does any I/O.
+
+pub mod input;
+pub mod render;
+
+pub use input::{InputError, parse_command_line};
+pub use render::{Choice, MessageView, RenderOptions, Rendered, render_message};

@@ -1,0 +1,6 @@
+//! End-to-end tests of the simulators, driven by the real twilight clients over loopback.
+
+mod gateway;
+mod interactions;
+mod rest;
+mod support;
