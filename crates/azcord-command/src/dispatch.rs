@@ -307,9 +307,10 @@ impl Dispatcher {
         refuse: bool,
     ) -> Finished {
         let started = Instant::now();
+        // The name must be known when the span starts: exporters cannot rename it later.
         let span = tracing::info_span!(
             "interaction",
-            otel.name = Empty,
+            otel.name = span_name(&interaction),
             otel.kind = "server",
             otel.status_code = Empty,
             interaction.id = %interaction.id,
@@ -391,7 +392,6 @@ impl Dispatcher {
                 Some(InteractionData::ApplicationCommand(data)),
             ) => {
                 let Some(resolved) = self.inner.catalog.registry().resolve(&data) else {
-                    span.record("otel.name", format!("/{}", data.name));
                     span.record("command.name", data.name.as_str());
                     let reply = Reply::text(format!(
                         "azcord does not know `/{}`: it may have been removed or renamed. `/help` lists the commands you can run",
@@ -421,7 +421,6 @@ impl Dispatcher {
                     return (data.name.clone(), outcome);
                 };
                 let signature = resolved.signature;
-                span.record("otel.name", format!("autocomplete /{}", signature.name));
                 span.record("command.name", signature.name.as_str());
                 let outcome = call
                     .autocomplete(signature, resolved.options, Arc::clone(resolved.command))
@@ -434,12 +433,10 @@ impl Dispatcher {
                     Some((self.inner.catalog.registry().get(name)?, payload))
                 });
                 let Some(((signature, command), payload)) = found else {
-                    span.record("otel.name", "button");
                     let reply = Reply::text("this button is no longer active").ephemeral();
                     let outcome = call.answer_now(reply, Outcome::UnknownCommand).await;
                     return ("unknown".to_owned(), outcome);
                 };
-                span.record("otel.name", format!("button /{}", signature.name));
                 span.record("command.name", signature.name.as_str());
                 span.record("command.kind", signature.kind.as_str());
                 let outcome = call
@@ -480,7 +477,6 @@ impl Call<'_> {
 
     fn record_command(&self, signature: &Signature, options: &[CommandDataOption]) {
         let span = Span::current();
-        span.record("otel.name", format!("/{}", signature.name));
         span.record("command.name", signature.name.as_str());
         span.record("command.kind", signature.kind.as_str());
         span.record(
@@ -984,6 +980,44 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
         .map(|message| (*message).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+/// The root span's name: `/vm start`, `autocomplete /vm start`, `button /vm stop`.
+fn span_name(interaction: &Interaction) -> String {
+    match &interaction.data {
+        Some(InteractionData::ApplicationCommand(data)) => {
+            let mut name = format!("/{}", data.name);
+            let mut options = data.options.as_slice();
+            while let [
+                CommandDataOption {
+                    name: sub,
+                    value: CommandOptionValue::SubCommand(inner),
+                },
+            ]
+            | [
+                CommandDataOption {
+                    name: sub,
+                    value: CommandOptionValue::SubCommandGroup(inner),
+                },
+            ] = options
+            {
+                name.push(' ');
+                name.push_str(sub);
+                options = inner;
+            }
+            match interaction.kind {
+                InteractionType::ApplicationCommandAutocomplete => format!("autocomplete {name}"),
+                _ => name,
+            }
+        }
+        Some(InteractionData::MessageComponent(data)) => {
+            match Button::parse_custom_id(&data.custom_id) {
+                Some((command, _)) => format!("button /{command}"),
+                None => "button".to_owned(),
+            }
+        }
+        _ => format!("interaction {}", interaction_kind(interaction.kind)),
+    }
 }
 
 fn interaction_kind(kind: InteractionType) -> &'static str {
