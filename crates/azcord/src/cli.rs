@@ -1,0 +1,139 @@
+//! The command line: `azcord run`, `azcord shell`, `azcord commands`, `azcord check-config`.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The version line: crate version, git commit and build number.
+pub(crate) const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("AZCORD_GIT_SHA"),
+    ", build ",
+    env!("AZCORD_BUILD_NUMBER"),
+    ")"
+);
+
+/// Run your Azure resources from Discord slash commands.
+#[derive(Debug, Parser)]
+#[command(name = "azcord", version = VERSION, propagate_version = true)]
+pub(crate) struct Cli {
+    /// A TOML config file.
+    #[arg(long, global = true, env = "AZCORD_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Log format: human on a terminal and JSON otherwise by default.
+    #[arg(long, global = true, env = "AZCORD_LOG_FORMAT", value_enum, default_value_t = LogFormatArg::Auto)]
+    pub(crate) log_format: LogFormatArg,
+
+    #[command(subcommand)]
+    pub(crate) command: CliCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CliCommand {
+    /// Connect to Discord and serve.
+    Run(RunArgs),
+    /// Try the bot in the terminal against the built-in Discord simulator.
+    Shell(ShellArgs),
+    /// Print the slash-command definitions as JSON, exactly as they are registered.
+    Commands,
+    /// Check the config and print the effective policy.
+    CheckConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The bot token (prefer the environment variable).
+    #[arg(
+        long = "token",
+        env = "DISCORD_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub(crate) token: Option<String>,
+
+    /// Another Discord-compatible REST API, such as http://127.0.0.1:8080.
+    #[arg(long, env = "DISCORD_API_URL", value_name = "URL")]
+    pub(crate) api_url: Option<String>,
+
+    /// Another Discord-compatible gateway, such as ws://127.0.0.1:8081.
+    #[arg(long, env = "DISCORD_GATEWAY_URL", value_name = "URL")]
+    pub(crate) gateway_url: Option<String>,
+
+    /// The shards this process runs, as START..END (END exclusive); needs --shard-total.
+    #[arg(
+        long,
+        env = "AZCORD_SHARDS",
+        value_name = "START..END",
+        requires = "shard_total"
+    )]
+    pub(crate) shards: Option<String>,
+
+    /// How many shards the bot has in all.
+    #[arg(
+        long,
+        env = "AZCORD_SHARD_TOTAL",
+        value_name = "N",
+        requires = "shards"
+    )]
+    pub(crate) shard_total: Option<u32>,
+
+    /// Register the commands in this guild only, where changes show at once.
+    #[arg(long, env = "AZCORD_GUILD", value_name = "GUILD_ID")]
+    pub(crate) guild: Option<u64>,
+
+    /// Serve /healthz, /readyz and /metrics on this address.
+    #[arg(long, env = "AZCORD_ADMIN_ADDR", value_name = "ADDR")]
+    pub(crate) admin_addr: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShellArgs {
+    /// Run this command line and exit once it is answered; repeatable.
+    #[arg(short = 'c', long = "command", value_name = "LINE")]
+    pub(crate) commands: Vec<String>,
+
+    /// The Discord user id to play.
+    #[arg(
+        long,
+        default_value_t = 100_000_000_000_000_001,
+        value_name = "USER_ID"
+    )]
+    pub(crate) as_user: u64,
+
+    /// The role ids the user has, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "ROLE_ID,...")]
+    pub(crate) roles: Vec<u64>,
+
+    /// The channel id to type in.
+    #[arg(
+        long,
+        default_value_t = 100_000_000_000_000_003,
+        value_name = "CHANNEL_ID"
+    )]
+    pub(crate) channel: u64,
+
+    /// Type in a direct message instead of a server channel.
+    #[arg(long)]
+    pub(crate) dm: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormatArg {
+    Auto,
+    Human,
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

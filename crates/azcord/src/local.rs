@@ -1,0 +1,226 @@
+//! The bot running in-process against the built-in Discord simulator over loopback,
+//! through the same twilight clients it uses in production: behind `azcord shell` and
+//! the end-to-end tests.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use azcord_command::twilight_model::id::{Id, marker::InteractionMarker};
+use azcord_command::{
+    DispatchConfig, DispatchObserver, Dispatcher, Finished, Plugin, Policy, Registry, Secret,
+};
+use azcord_gateway::{GatewayConfig, GatewayError, ShardSelection, ShardStatus};
+use azcord_sim::{
+    DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle, Invocation, SimMessage,
+    SimUser,
+    terminal::{InputError, parse_command_line},
+};
+use tokio::{
+    sync::{broadcast, oneshot},
+    task::JoinHandle,
+};
+
+/// How to set up a local bot.
+pub struct LocalOptions {
+    /// Who may run what.
+    pub policy: Policy,
+    /// Acknowledgement timing.
+    pub dispatch: DispatchConfig,
+    /// The simulated Discord.
+    pub sim: DiscordSimConfig,
+    /// Plugins to run besides the built-in ones (tests add their own).
+    pub extra_plugins: Vec<Plugin>,
+    /// Observers of the dispatcher, such as metrics.
+    pub observers: Vec<Arc<dyn DispatchObserver>>,
+    /// How long shutdown waits for interactions in flight.
+    pub drain_timeout: Duration,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        Self {
+            policy: Policy::default(),
+            dispatch: DispatchConfig::default(),
+            sim: DiscordSimConfig::default(),
+            extra_plugins: Vec::new(),
+            observers: Vec::new(),
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The bot connected to a simulator it owns.
+pub struct LocalBot {
+    /// The simulated Discord, for injecting interactions and faults.
+    pub sim: DiscordSim,
+    /// The bot's dispatcher.
+    pub dispatcher: Dispatcher,
+    status: ShardStatus,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), GatewayError>>,
+}
+
+/// What became of one command line.
+#[derive(Debug)]
+pub struct Exchange {
+    /// The interaction the line became.
+    pub handle: InteractionHandle,
+    /// How the bot says it ended.
+    pub finished: Finished,
+}
+
+impl LocalBot {
+    /// Starts the simulator and the bot, and waits until every shard is connected.
+    pub async fn start(options: LocalOptions) -> anyhow::Result<Self> {
+        let sim = DiscordSim::start(options.sim)
+            .await
+            .context("could not start the Discord simulator")?;
+        let mut plugins = vec![azcord_plugin_core::plugin(crate::plugins::build_info())];
+        plugins.extend(options.extra_plugins);
+        let registry = Registry::new(plugins)?;
+        let dispatcher = Dispatcher::build(
+            registry,
+            options.policy,
+            options.dispatch,
+            options.observers,
+            Vec::new(),
+        );
+        let config = GatewayConfig {
+            token: Secret::new(sim.config().token.clone()),
+            api_url: Some(sim.api_url()),
+            gateway_url: Some(sim.gateway_url()),
+            shards: ShardSelection::Recommended,
+            guild: azcord_command::twilight_model::id::Id::new_checked(sim.config().guild_id),
+            drain_timeout: options.drain_timeout,
+            on_shard_phase: None,
+        };
+        let bot = azcord_gateway::connect(config, dispatcher.clone()).await?;
+        let status = bot.status();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(bot.run(async move {
+            let _ = stopped.await;
+        }));
+        tokio::time::timeout(Duration::from_secs(30), status.wait_until_ready())
+            .await
+            .context("the bot did not connect to the simulator within 30 s")?;
+        Ok(Self {
+            sim,
+            dispatcher,
+            status,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// The phase of every shard.
+    pub fn status(&self) -> &ShardStatus {
+        &self.status
+    }
+
+    /// The guild the simulated user types in.
+    pub fn guild_id(&self) -> u64 {
+        self.sim.config().guild_id
+    }
+
+    /// Turns a typed line into the interaction Discord would send for it.
+    pub fn invocation(
+        &self,
+        user: &SimUser,
+        guild_id: Option<u64>,
+        channel_id: u64,
+        line: &str,
+    ) -> Result<Invocation, InputError> {
+        let commands = self.sim.registered_commands(Some(self.guild_id()));
+        let data = parse_command_line(line, &commands)?;
+        Ok(Invocation {
+            user: user.clone(),
+            guild_id,
+            channel_id,
+            data,
+        })
+    }
+
+    /// Subscribes to the bot's reports of finished interactions; subscribe before
+    /// starting the interaction you wait for.
+    pub fn finished(&self) -> broadcast::Receiver<Finished> {
+        self.dispatcher.subscribe()
+    }
+
+    /// Runs a typed line as `user` and waits until the bot has finished answering it.
+    pub async fn run_line(
+        &self,
+        user: &SimUser,
+        guild_id: Option<u64>,
+        channel_id: u64,
+        line: &str,
+    ) -> anyhow::Result<Exchange> {
+        let invocation = self.invocation(user, guild_id, channel_id, line)?;
+        let mut finished = self.finished();
+        let handle = self.sim.invoke(invocation);
+        let finished = wait_finished(&mut finished, handle.id).await?;
+        Ok(Exchange { handle, finished })
+    }
+
+    /// Clicks a button on a message as `user` and waits until the bot has answered.
+    pub async fn click(
+        &self,
+        message: &SimMessage,
+        custom_id: &str,
+        user: &SimUser,
+    ) -> anyhow::Result<Exchange> {
+        let mut finished = self.finished();
+        let handle = self.sim.click(message, custom_id, user)?;
+        let finished = wait_finished(&mut finished, handle.id).await?;
+        Ok(Exchange { handle, finished })
+    }
+
+    /// Shuts the bot down the way SIGTERM does, and waits for it.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await.context("the bot task failed")??;
+        Ok(())
+    }
+
+    /// Starts shutting down without waiting; `join` waits for the end.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits for the bot to stop after [`LocalBot::begin_shutdown`].
+    pub async fn join(self) -> anyhow::Result<()> {
+        self.task.await.context("the bot task failed")??;
+        Ok(())
+    }
+}
+
+/// Waits for the bot's report that `handle`'s interaction is finished.
+pub async fn wait_finished(
+    finished: &mut broadcast::Receiver<Finished>,
+    interaction_id: Id<InteractionMarker>,
+) -> anyhow::Result<Finished> {
+    let wait = async {
+        loop {
+            match finished.recv().await {
+                Ok(report) if report.interaction_id == interaction_id => return Ok(report),
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => anyhow::bail!("the bot stopped"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), wait)
+        .await
+        .context("the bot did not finish answering within 60 s")?
+}
+
+/// Takes every event that has already happened to `handle`, without waiting.
+pub async fn drain_events(handle: &mut InteractionHandle) -> Vec<InteractionEvent> {
+    let mut events = Vec::new();
+    while let Some(event) = handle.next_event_within(Duration::ZERO).await {
+        events.push(event);
+    }
+    events
+}

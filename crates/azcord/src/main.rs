@@ -1,0 +1,5 @@
+//! The azcord binary.
+
+fn main() -> std::process::ExitCode {
+    azcord::main()
+}

@@ -1,0 +1,161 @@
+//! `azcord run`: connect to Discord and serve until SIGTERM or SIGINT.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use azcord_command::{DispatchObserver, Dispatcher, Finished, Secret};
+use azcord_gateway::{GatewayConfig, ShardPhase, ShardSelection};
+use azcord_telemetry::{AdminState, LogFormat, Metrics, TelemetryConfig};
+use tokio::sync::watch;
+use twilight_ids::guild_id;
+
+use crate::{
+    cli::RunArgs,
+    config::{FileConfig, parse_shard_range},
+    plugins,
+};
+
+pub(crate) async fn run(
+    args: RunArgs,
+    file: FileConfig,
+    log_format: LogFormat,
+) -> anyhow::Result<()> {
+    let token = args
+        .token
+        .as_deref()
+        .filter(|token| !token.trim().is_empty())
+        .map(Secret::new)
+        .context("DISCORD_TOKEN is not set: export the bot token from the Discord developer portal, or try `azcord shell` to run without one")?;
+    let telemetry = azcord_telemetry::init(TelemetryConfig {
+        log_format,
+        ..TelemetryConfig::from_env("azcord")?
+    })?;
+    let result = serve(args, token, file).await;
+    if let Err(error) = &result {
+        tracing::error!(error = format!("{error:#}"), "azcord stopped");
+    }
+    if let Err(error) = telemetry.shutdown() {
+        crate::output::error(&format!("could not flush traces: {error}"));
+    }
+    result
+}
+
+async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result<()> {
+    let shards = match (
+        args.shards.or(file.discord.shards),
+        args.shard_total.or(file.discord.shard_total),
+    ) {
+        (Some(range), Some(total)) => {
+            let (start, end) = parse_shard_range(&range)?;
+            ShardSelection::Range { start, end, total }
+        }
+        (None, None) => ShardSelection::Recommended,
+        _ => anyhow::bail!("a shard range needs both shards (START..END) and shard_total"),
+    };
+    let metrics = Metrics::new();
+    let phase_metrics = metrics.clone();
+    let gateway = GatewayConfig {
+        token,
+        api_url: args.api_url.or(file.discord.api_url),
+        gateway_url: args.gateway_url.or(file.discord.gateway_url),
+        shards,
+        guild: guild_id(args.guild.or(file.discord.guild))?,
+        drain_timeout: file.dispatch.drain_timeout(),
+        on_shard_phase: Some(Arc::new(move |shard, phase| {
+            phase_metrics.set_shard_state(shard, phase_label(phase));
+        })),
+    };
+    let dispatcher = Dispatcher::build(
+        plugins::registry()?,
+        file.policy,
+        file.dispatch.dispatch_config(),
+        vec![Arc::new(MetricsObserver(metrics.clone()))],
+        Vec::new(),
+    );
+    let bot = azcord_gateway::connect(gateway, dispatcher).await?;
+
+    let (stop, stopped) = watch::channel(false);
+    let admin = match args.admin_addr.or(file.admin.addr) {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("could not listen on admin address {addr}"))?;
+            tracing::info!(%addr, "admin endpoints on /healthz, /readyz and /metrics");
+            let status = bot.status();
+            let state = AdminState {
+                metrics,
+                readiness: Arc::new(move || status.is_ready()),
+            };
+            let mut stopped = stopped.clone();
+            Some(tokio::spawn(azcord_telemetry::serve_admin(
+                listener,
+                state,
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            )))
+        }
+        None => None,
+    };
+
+    bot.run(shutdown_signal()).await?;
+    let _ = stop.send(true);
+    if let Some(admin) = admin {
+        let _ = tokio::time::timeout(Duration::from_secs(2), admin).await;
+    }
+    drop(stopped);
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops azcord");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => tracing::info!("received SIGINT"),
+            _ = terminate.recv() => tracing::info!("received SIGTERM"),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+fn phase_label(phase: ShardPhase) -> &'static str {
+    match phase {
+        ShardPhase::Closed => "disconnected",
+        phase => phase.as_str(),
+    }
+}
+
+/// Feeds dispatch outcomes and acknowledgement latencies into the metrics.
+struct MetricsObserver(Metrics);
+
+impl DispatchObserver for MetricsObserver {
+    fn acknowledged(&self, _: &str, latency: Duration) {
+        self.0.observe_ack_latency(latency);
+    }
+
+    fn finished(&self, finished: &Finished) {
+        self.0
+            .record_interaction(&finished.command, finished.outcome.as_str());
+    }
+}
+
+mod twilight_ids {
+    use azcord_command::twilight_model::id::{Id, marker::GuildMarker};
+
+    pub(super) fn guild_id(id: Option<u64>) -> anyhow::Result<Option<Id<GuildMarker>>> {
+        id.map(|id| Id::new_checked(id).ok_or_else(|| anyhow::anyhow!("guild id must not be 0")))
+            .transpose()
+    }
+}

@@ -1,0 +1,236 @@
+//! `azcord shell`: the terminal plays a Discord user talking to the real bot, which
+//! runs in-process against the built-in Discord simulator.
+
+use std::{io::IsTerminal as _, process::ExitCode};
+
+use azcord_sim::{
+    InteractionEvent, SimMessage, SimUser,
+    terminal::{MessageView, RenderOptions, render_message},
+};
+use azcord_telemetry::{LogFormat, TelemetryConfig};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+
+use crate::{
+    cli::ShellArgs,
+    config::FileConfig,
+    local::{LocalBot, LocalOptions, drain_events},
+    output,
+};
+
+pub(crate) async fn run(args: ShellArgs, file: FileConfig) -> anyhow::Result<ExitCode> {
+    // The terminal belongs to the conversation: logs go to stderr, warnings only.
+    let telemetry = azcord_telemetry::build_subscriber(
+        TelemetryConfig {
+            log_format: LogFormat::Human,
+            log_filter: Some(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned())),
+            ..TelemetryConfig::from_env("azcord-shell")?
+        },
+        std::io::stderr,
+    )?;
+    let _default = tracing::dispatcher::set_default(&telemetry.dispatch);
+
+    let bot = LocalBot::start(LocalOptions {
+        policy: file.policy,
+        dispatch: file.dispatch.dispatch_config(),
+        ..LocalOptions::default()
+    })
+    .await?;
+    let mut shell = Shell {
+        user: SimUser {
+            role_ids: args.roles.clone(),
+            ..SimUser::new(args.as_user, "you")
+        },
+        guild_id: (!args.dm).then(|| bot.guild_id()),
+        channel_id: args.channel,
+        bot,
+        last: None,
+        render: RenderOptions {
+            width: 80,
+            color: std::io::stdout().is_terminal(),
+        },
+    };
+
+    let mut all_answered = true;
+    if !args.commands.is_empty() {
+        for line in &args.commands {
+            output::text(&format!("> {line}"));
+            all_answered &= shell.line(line).await;
+        }
+    } else {
+        let interactive = std::io::stdin().is_terminal();
+        if interactive {
+            output::text(&shell.banner());
+        }
+        let mut lines = BufReader::new(tokio::io::stdin()).lines();
+        loop {
+            if interactive {
+                output::prompt("azcord> ");
+            }
+            let Some(line) = lines.next_line().await? else {
+                break;
+            };
+            let line = line.trim();
+            if matches!(line, "/quit" | "/exit" | "quit" | "exit") {
+                break;
+            }
+            if !interactive && !line.is_empty() && !line.starts_with('#') {
+                output::text(&format!("> {line}"));
+            }
+            all_answered &= shell.line(line).await;
+        }
+    }
+    shell.bot.shutdown().await?;
+    telemetry.guard.shutdown()?;
+    Ok(if all_answered {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+struct Shell {
+    bot: LocalBot,
+    user: SimUser,
+    guild_id: Option<u64>,
+    channel_id: u64,
+    /// The last message with buttons, and its buttons' custom ids by number.
+    last: Option<(SimMessage, Vec<String>)>,
+    render: RenderOptions,
+}
+
+impl Shell {
+    fn banner(&self) -> String {
+        let place = match self.guild_id {
+            Some(_) => format!("channel {} of the simulated server", self.channel_id),
+            None => "a direct message with the bot".to_owned(),
+        };
+        format!(
+            "azcord shell: you are user {} in {place}.\nType a slash command such as /help or /ping; type a number to press a button; Ctrl-D quits.",
+            self.user.id
+        )
+    }
+
+    /// Handles one line; returns whether it was answered.
+    async fn line(&mut self, line: &str) -> bool {
+        if line.is_empty() || line.starts_with('#') {
+            return true;
+        }
+        if let Ok(number) = line.parse::<usize>() {
+            return self.press(number).await;
+        }
+        let invocation = match self
+            .bot
+            .invocation(&self.user, self.guild_id, self.channel_id, line)
+        {
+            Ok(invocation) => invocation,
+            Err(error) => {
+                output::error(&error.to_string());
+                return false;
+            }
+        };
+        let mut finished = self.bot.finished();
+        let mut handle = self.bot.sim.invoke(invocation);
+        self.follow(&mut finished, &mut handle).await
+    }
+
+    async fn press(&mut self, number: usize) -> bool {
+        let Some((message, ids)) = &self.last else {
+            output::error("there is no button to press");
+            return false;
+        };
+        let Some(custom_id) = number.checked_sub(1).and_then(|index| ids.get(index)) else {
+            output::error(&format!(
+                "there is no button {number}; pick 1 to {}",
+                ids.len()
+            ));
+            return false;
+        };
+        let mut finished = self.bot.finished();
+        let mut handle = match self.bot.sim.click(message, custom_id, &self.user) {
+            Ok(handle) => handle,
+            Err(error) => {
+                output::error(&error.to_string());
+                return false;
+            }
+        };
+        self.follow(&mut finished, &mut handle).await
+    }
+
+    /// Shows the bot's answers as they come, until it reports the interaction finished.
+    async fn follow(
+        &mut self,
+        finished: &mut tokio::sync::broadcast::Receiver<azcord_command::Finished>,
+        handle: &mut azcord_sim::InteractionHandle,
+    ) -> bool {
+        let done = crate::local::wait_finished(finished, handle.id);
+        tokio::pin!(done);
+        loop {
+            tokio::select! {
+                biased;
+                event = handle.next_event_within(std::time::Duration::from_secs(3600)) => {
+                    if let Some(event) = event {
+                        self.show(&event);
+                    }
+                }
+                result = &mut done => {
+                    for event in drain_events(handle).await {
+                        self.show(&event);
+                    }
+                    return match result {
+                        Ok(_) => true,
+                        Err(error) => {
+                            output::error(&format!("{error:#}"));
+                            false
+                        }
+                    };
+                }
+            }
+        }
+    }
+
+    fn show(&mut self, event: &InteractionEvent) {
+        match event {
+            InteractionEvent::Acknowledged { deferred: true, .. } => {
+                output::text("azcord is thinking…")
+            }
+            InteractionEvent::Acknowledged {
+                message: Some(message),
+                ..
+            }
+            | InteractionEvent::OriginalEdited(message)
+            | InteractionEvent::Followup(message)
+            | InteractionEvent::FollowupEdited(message) => self.show_message(message),
+            InteractionEvent::Autocomplete(choices) => {
+                let names: Vec<&str> = choices.iter().map(|choice| choice.name.as_str()).collect();
+                output::text(&format!("suggestions: {}", names.join(", ")));
+            }
+            InteractionEvent::Rejected(reason) => {
+                output::error(&format!("Discord rejected the bot's answer: {reason}"))
+            }
+            InteractionEvent::Acknowledged { .. }
+            | InteractionEvent::OriginalDeleted
+            | InteractionEvent::FollowupDeleted(_)
+            | InteractionEvent::Modal { .. } => {}
+        }
+    }
+
+    fn show_message(&mut self, message: &SimMessage) {
+        let view = MessageView {
+            content: Some(message.content.as_str()).filter(|content| !content.is_empty()),
+            embeds: &message.embeds,
+            components: &message.components,
+            ephemeral: message.is_ephemeral(),
+        };
+        let rendered = render_message(&view, &self.render);
+        output::text(&rendered.text);
+        if rendered.choices.is_empty() {
+            return;
+        }
+        let ids = rendered
+            .choices
+            .iter()
+            .map(|choice| choice.custom_id.clone())
+            .collect();
+        self.last = Some((message.clone(), ids));
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real bot, through the real twilight clients, against the
+//! Discord simulator over loopback.
+
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+mod gateway;
+mod replies;
+mod shell;
+mod support;
+mod telemetry;
