@@ -1,5 +1,6 @@
 //! Project automation: `cargo xtask <task>`.
 
+mod bench;
 mod test;
 
 use std::path::{Path, PathBuf};
@@ -18,11 +19,15 @@ struct Cli {
 enum Task {
     /// Check formatting, run clippy with warnings denied, then run every test.
     Test(test::TestArgs),
+    /// Measure throughput, acknowledgement latency and memory of the release build
+    /// against a bare twilight floor, through the Discord simulator.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Test(args) => test::run(&args),
+        Task::Bench(args) => bench::run(&args),
     }
 }
 

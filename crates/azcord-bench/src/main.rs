@@ -1,0 +1,266 @@
+//! `cargo xtask bench`: sends N concurrent `/ping` interactions through the Discord
+//! simulator into the release build of azcord, and into a bare twilight loop that
+//! answers at once (the floor), and reports throughput, acknowledgement latency as
+//! the simulator measures it, and the bot's memory.
+
+#![allow(clippy::print_stdout, reason = "the report is the program's output")]
+
+mod floor;
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use azcord_sim::{DiscordSim, DiscordSimConfig, InteractionEvent, Invocation, SimUser};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+    /// Concurrent /ping interactions per round.
+    #[arg(long, default_value_t = 1000)]
+    interactions: usize,
+    /// Rounds per contender; medians are reported.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// The azcord binary to measure.
+    #[arg(long, default_value = "target/release/azcord")]
+    azcord: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// Run the bare twilight floor against a Discord-compatible server (used by the bench itself).
+    Floor {
+        #[arg(long)]
+        api_url: String,
+        #[arg(long)]
+        gateway_url: String,
+        #[arg(long)]
+        token: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.mode {
+        Some(Mode::Floor {
+            api_url,
+            gateway_url,
+            token,
+        }) => runtime.block_on(floor::run(&api_url, &gateway_url, token)),
+        None => runtime.block_on(bench(&cli)),
+    }
+}
+
+/// What one round measured.
+struct Round {
+    throughput: f64,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+    idle_rss_kib: u64,
+    peak_rss_kib: u64,
+}
+
+async fn bench(cli: &Cli) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        cli.azcord.exists(),
+        "{} does not exist: build it with cargo build --release -p azcord",
+        cli.azcord.display()
+    );
+    let me = std::env::current_exe()?;
+    let mut azcord = Vec::new();
+    let mut floor = Vec::new();
+    for round in 0..cli.rounds {
+        // Alternate the order so that neither contender always runs on a warmer machine.
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for is_azcord in order {
+            let result = if is_azcord {
+                one_round(cli.interactions, |sim| {
+                    Command::new(&cli.azcord)
+                        .arg("run")
+                        .env("DISCORD_TOKEN", &sim.config().token)
+                        .env("DISCORD_API_URL", sim.api_url())
+                        .env("DISCORD_GATEWAY_URL", sim.gateway_url())
+                        .env("RUST_LOG", "warn")
+                        .env_remove("HONEYCOMB_API_KEY")
+                        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+                        .stdout(Stdio::null())
+                        .spawn()
+                })
+                .await?
+            } else {
+                one_round(cli.interactions, |sim| {
+                    Command::new(&me)
+                        .args([
+                            "floor",
+                            "--api-url",
+                            &sim.api_url(),
+                            "--gateway-url",
+                            &sim.gateway_url(),
+                        ])
+                        .args(["--token", &sim.config().token])
+                        .stdout(Stdio::null())
+                        .spawn()
+                })
+                .await?
+            };
+            let name = if is_azcord { "azcord" } else { "floor" };
+            eprintln!(
+                "round {round} {name:>6}: {:>7.0}/s p50 {:>4} ms p99 {:>4} ms max {:>4} ms idle {:>6} KiB peak {:>6} KiB",
+                result.throughput,
+                result.p50.as_millis(),
+                result.p99.as_millis(),
+                result.max.as_millis(),
+                result.idle_rss_kib,
+                result.peak_rss_kib
+            );
+            if is_azcord {
+                azcord.push(result)
+            } else {
+                floor.push(result)
+            }
+        }
+    }
+    report(cli, &azcord, &floor);
+    Ok(())
+}
+
+async fn one_round(
+    interactions: usize,
+    spawn: impl FnOnce(&DiscordSim) -> std::io::Result<Child>,
+) -> anyhow::Result<Round> {
+    let sim = DiscordSim::start(DiscordSimConfig {
+        wait_timeout: Duration::from_secs(60),
+        ..DiscordSimConfig::default()
+    })
+    .await?;
+    let mut child = Guard(spawn(&sim).context("could not start the contender")?);
+    tokio::time::timeout(Duration::from_secs(60), sim.wait_until_ready())
+        .await
+        .context("the contender did not connect within 60 s")?;
+    let commands = sim.registered_commands(Some(sim.config().guild_id));
+    let global = sim.registered_commands(None);
+    let ping = commands
+        .iter()
+        .chain(&global)
+        .find(|command| command.name == "ping");
+    let data = match ping {
+        Some(_) => sim.command_data(Some(sim.config().guild_id), "ping", Vec::new()),
+        None => None,
+    }
+    .context("the contender registered no /ping")?;
+    let idle_rss_kib = rss_kib(child.0.id(), "VmRSS")?;
+
+    let started = Instant::now();
+    let handles: Vec<_> = (0..interactions)
+        .map(|index| {
+            sim.invoke(Invocation {
+                user: SimUser::new(100_000_000_000_000_000 + index as u64, "bench"),
+                guild_id: Some(sim.config().guild_id),
+                channel_id: 100_000_000_000_000_003,
+                data: data.clone(),
+            })
+        })
+        .collect();
+    for mut handle in handles {
+        match handle.next_event().await {
+            InteractionEvent::Acknowledged { .. } => {}
+            other => anyhow::bail!("unexpected first answer: {other:?}"),
+        }
+    }
+    let elapsed = started.elapsed();
+    let peak_rss_kib = rss_kib(child.0.id(), "VmHWM")?;
+    let mut latencies = sim.ack_latencies();
+    anyhow::ensure!(
+        latencies.len() == interactions,
+        "{} of {interactions} interactions were answered",
+        latencies.len()
+    );
+    latencies.sort();
+    child.0.kill().ok();
+    Ok(Round {
+        throughput: interactions as f64 / elapsed.as_secs_f64(),
+        p50: percentile(&latencies, 50),
+        p99: percentile(&latencies, 99),
+        max: latencies.last().copied().unwrap_or_default(),
+        idle_rss_kib,
+        peak_rss_kib,
+    })
+}
+
+/// Reads one figure off a round.
+type Measure = fn(&Round) -> f64;
+
+fn report(cli: &Cli, azcord: &[Round], floor: &[Round]) {
+    let median_f = |rounds: &[Round], f: fn(&Round) -> f64| {
+        let mut values: Vec<f64> = rounds.iter().map(f).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let rows: [(&str, Measure); 6] = [
+        ("throughput (interactions/s)", |r| r.throughput),
+        ("ack latency p50 (ms)", |r| r.p50.as_secs_f64() * 1000.0),
+        ("ack latency p99 (ms)", |r| r.p99.as_secs_f64() * 1000.0),
+        ("ack latency max (ms)", |r| r.max.as_secs_f64() * 1000.0),
+        ("idle RSS (MiB)", |r| r.idle_rss_kib as f64 / 1024.0),
+        ("peak RSS (MiB)", |r| r.peak_rss_kib as f64 / 1024.0),
+    ];
+    println!(
+        "{} concurrent /ping interactions, {} rounds each, medians\n",
+        cli.interactions, cli.rounds
+    );
+    println!("| measure | azcord | floor (bare twilight) | azcord / floor |");
+    println!("| --- | ---: | ---: | ---: |");
+    for (name, f) in rows {
+        let a = median_f(azcord, f);
+        let b = median_f(floor, f);
+        println!("| {name} | {a:.1} | {b:.1} | {:.2}x |", a / b);
+    }
+}
+
+fn percentile(sorted: &[Duration], percent: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = (sorted.len() * percent).div_ceil(100).saturating_sub(1);
+    sorted[index.min(sorted.len() - 1)]
+}
+
+/// A field of /proc/PID/status in KiB, such as VmRSS or VmHWM (the peak).
+fn rss_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(field)?
+                .trim_start_matches(':')
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .with_context(|| format!("no {field} in /proc/{pid}/status"))
+}
+
+/// Kills the contender however the round ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
