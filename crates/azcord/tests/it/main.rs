@@ -5,6 +5,7 @@
 
 mod gateway;
 mod replies;
+mod run;
 mod shell;
 mod support;
 mod telemetry;

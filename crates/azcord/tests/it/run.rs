@@ -1,0 +1,204 @@
+//! `azcord run` as a process: configuration, admin endpoints, metrics and SIGTERM.
+
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use azcord_sim::{
+    DiscordSim, DiscordSimConfig, GatewayRecord, InteractionEvent, Invocation, SimUser,
+};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::support::CHANNEL;
+
+/// GET `path` from the admin port; returns the status line and the body.
+async fn get(port: u16, path: &str) -> (String, String) {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn run_serves_reports_health_and_stops_cleanly_on_sigterm() {
+    let sim = DiscordSim::start(DiscordSimConfig {
+        shard_count: 2,
+        ..DiscordSimConfig::default()
+    })
+    .await
+    .unwrap();
+    let admin = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_azcord"))
+        .args([
+            "run",
+            "--admin-addr",
+            &format!("127.0.0.1:{admin}"),
+            "--log-format",
+            "json",
+        ])
+        .env("DISCORD_TOKEN", &sim.config().token)
+        .env("DISCORD_API_URL", sim.api_url())
+        .env("DISCORD_GATEWAY_URL", sim.gateway_url())
+        .env("RUST_LOG", "debug")
+        .env_remove("HONEYCOMB_API_KEY")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output());
+
+    // Both shards serve: guilds are spread over them by id. (The 5 s between the two
+    // identifies is Discord's rule for max_concurrency 1, which the simulator keeps.)
+    if tokio::time::timeout(Duration::from_secs(60), sim.wait_until_ready())
+        .await
+        .is_err()
+    {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        let output = output.await.unwrap().unwrap();
+        panic!(
+            "azcord run did not connect: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let ping = sim
+        .command_data(None, "ping", Vec::new())
+        .expect("registered globally without --guild");
+    let mut tokens = Vec::new();
+    for guild in [sim.config().guild_id, sim.config().guild_id + (1 << 22)] {
+        let mut handle = sim.invoke(Invocation {
+            user: SimUser::new(7, "ops"),
+            guild_id: Some(guild),
+            channel_id: CHANNEL,
+            data: ping.clone(),
+        });
+        tokens.push(handle.token.clone());
+        let InteractionEvent::Acknowledged {
+            message: Some(message),
+            ..
+        } = handle.next_event().await
+        else {
+            panic!()
+        };
+        assert_eq!(message.content, "🏓 pong");
+    }
+
+    // Answering proves the shards saw READY, so the process is ready.
+    assert_eq!(get(admin, "/healthz").await.0, "HTTP/1.1 200 OK");
+    assert_eq!(get(admin, "/readyz").await.0, "HTTP/1.1 200 OK");
+    let (status, metrics) = get(admin, "/metrics").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        metrics.contains(r#"interactions_total{command="ping",outcome="success"} 2"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"shard_state{shard="1",state="connected"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("interaction_ack_latency_seconds_count 2"),
+        "{metrics}"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::time::timeout(Duration::from_secs(30), output)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}: {stdout}",
+        output.status
+    );
+    assert!(
+        stdout.contains("received SIGTERM") && stdout.contains("gateway closed"),
+        "{stdout}"
+    );
+    let closes = sim
+        .gateway_log()
+        .iter()
+        .filter(|record| {
+            matches!(
+                record,
+                GatewayRecord::ClientClosed {
+                    code: Some(4000),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(closes, 2, "both shards closed resumably");
+
+    for secret in tokens.iter().chain([&sim.config().token]) {
+        assert!(
+            !stdout.contains(secret.as_str()),
+            "a token reached the logs"
+        );
+        assert!(!String::from_utf8_lossy(&output.stderr).contains(secret.as_str()));
+    }
+}
+
+#[test]
+fn run_without_a_token_says_what_to_do() {
+    let output = Command::new(env!("CARGO_BIN_EXE_azcord"))
+        .arg("run")
+        .env_remove("DISCORD_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DISCORD_TOKEN is not set"), "{stderr}");
+}
+
+#[test]
+fn version_and_commands_describe_this_build() {
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_azcord"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let version = run(&["--version"]);
+    assert!(
+        version.starts_with(&format!("azcord {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{version}"
+    );
+    assert!(version.contains(", build "), "{version}");
+
+    let commands: Vec<azcord_command::twilight_model::application::command::Command> =
+        serde_json::from_str(&run(&["commands"])).unwrap();
+    let names: Vec<&str> = commands
+        .iter()
+        .map(|command| command.name.as_str())
+        .collect();
+    assert_eq!(names, ["ping", "help", "about"]);
+}
