@@ -192,3 +192,44 @@ async fn commands_are_registered_only_when_they_change() {
     );
     let _ = (CHANNEL, user());
 }
+
+#[tokio::test]
+async fn a_zombied_connection_is_detected_and_replaced() {
+    let gate = support::Gate::new();
+    let mut options = support::options(&gate);
+    options.sim.heartbeat_interval = std::time::Duration::from_millis(100);
+    let bot = azcord::local::LocalBot::start(options).await.unwrap();
+    let test = support::TestBot { bot, gate };
+    let before = test.bot.sim.gateway_log().len();
+    // The server stops acknowledging heartbeats: twilight must give up on the
+    // connection and resume on a new one.
+    test.bot.sim.stop_heartbeat_acks(0, true);
+    test.bot
+        .sim
+        .wait_for_shards(|states| {
+            matches!(
+                states,
+                [ShardState::Reconnecting { .. } | ShardState::Disconnected { .. }]
+            )
+        })
+        .await;
+    test.bot.sim.stop_heartbeat_acks(0, false);
+    wait_reconnected(&test, before).await;
+    expect![[r#"🏓 pong"#]].assert_eq(&test.render("/ping").await);
+}
+
+#[tokio::test]
+async fn a_failing_rest_api_loses_the_reply_but_not_the_bot() {
+    let test = support::start().await;
+    test.bot.sim.fail_next_rest(1, 500);
+    let exchange = test
+        .bot
+        .run_line(&user(), Some(test.bot.guild_id()), CHANNEL, "/ping")
+        .await
+        .unwrap();
+    assert_eq!(
+        exchange.finished.outcome,
+        azcord_command::Outcome::ResponseFailed
+    );
+    expect![[r#"🏓 pong"#]].assert_eq(&test.render("/ping").await);
+}
