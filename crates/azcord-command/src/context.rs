@@ -16,7 +16,7 @@ use twilight_model::{
     },
 };
 
-use crate::{Catalog, CommandError, Reply};
+use crate::{Catalog, CommandError, Reply, Signature, UserError};
 
 /// Who ran a command, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,9 +53,17 @@ pub struct Context {
     pub progress: Progress,
     /// All commands and the policy, for commands such as `/help`.
     pub catalog: Catalog,
+    /// The declaration of the command being run.
+    pub signature: Arc<Signature>,
 }
 
 impl Context {
+    /// Checks that the caller may run this command on resources in `resource_group`,
+    /// with a denial that names the rules that would allow it.
+    pub fn authorize_resource_group(&self, resource_group: &str) -> Result<(), CommandError> {
+        authorize(&self.catalog, &self.signature, &self.caller, resource_group)
+    }
+
     /// Parses the options into a typed model derived with `twilight_interactions`.
     pub fn options<T: CommandModel>(&self) -> Result<T, CommandError> {
         let data = CommandInputData {
@@ -80,6 +88,16 @@ pub struct AutocompleteContext {
     pub options: Vec<CommandDataOption>,
     /// All commands and the policy.
     pub catalog: Catalog,
+    /// The declaration of the command being typed.
+    pub signature: Arc<Signature>,
+}
+
+impl AutocompleteContext {
+    /// Whether the caller may run this command on resources in `resource_group`, so
+    /// that suggestions only offer what the caller may act on.
+    pub fn may_use_resource_group(&self, resource_group: &str) -> bool {
+        authorize(&self.catalog, &self.signature, &self.caller, resource_group).is_ok()
+    }
 }
 
 /// What `component` gets when a button made by the command is clicked.
@@ -95,6 +113,32 @@ pub struct ComponentContext {
     pub payload: String,
     /// Reports progress while a long operation runs.
     pub progress: Progress,
+    /// All commands and the policy.
+    pub catalog: Catalog,
+    /// The declaration of the command whose button was clicked.
+    pub signature: Arc<Signature>,
+}
+
+impl ComponentContext {
+    /// Checks that the clicker may run this command on resources in `resource_group`.
+    pub fn authorize_resource_group(&self, resource_group: &str) -> Result<(), CommandError> {
+        authorize(&self.catalog, &self.signature, &self.caller, resource_group)
+    }
+}
+
+fn authorize(
+    catalog: &Catalog,
+    signature: &Signature,
+    caller: &Caller,
+    resource_group: &str,
+) -> Result<(), CommandError> {
+    match catalog
+        .policy()
+        .decide_resource_group(signature, caller, resource_group)
+    {
+        crate::Decision::Allow { .. } => Ok(()),
+        crate::Decision::Deny { message } => Err(CommandError::Denied(UserError::new(message))),
+    }
 }
 
 /// Reports progress of a long operation by editing the reply in place.

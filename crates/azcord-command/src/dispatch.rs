@@ -487,7 +487,7 @@ impl Call<'_> {
 
     async fn run_command(
         &self,
-        signature: &Signature,
+        signature: &Arc<Signature>,
         options: &[CommandDataOption],
         resolved: Option<twilight_model::application::interaction::InteractionDataResolved>,
         command: Arc<dyn crate::Command>,
@@ -511,6 +511,7 @@ impl Call<'_> {
             resolved,
             progress: progress.clone(),
             catalog: self.inner().catalog.clone(),
+            signature: Arc::clone(signature),
         };
         let mode = AckMode {
             immediate: InteractionResponseType::ChannelMessageWithSource,
@@ -527,7 +528,7 @@ impl Call<'_> {
 
     async fn run_component(
         &self,
-        signature: &Signature,
+        signature: &Arc<Signature>,
         payload: String,
         message_id: Option<Id<twilight_model::id::marker::MessageMarker>>,
         command: Arc<dyn crate::Command>,
@@ -550,6 +551,8 @@ impl Call<'_> {
             message_id,
             payload,
             progress: progress.clone(),
+            catalog: self.inner().catalog.clone(),
+            signature: Arc::clone(signature),
         };
         let mode = AckMode {
             immediate: InteractionResponseType::UpdateMessage,
@@ -783,7 +786,7 @@ impl Call<'_> {
 
     async fn autocomplete(
         &self,
-        signature: &Signature,
+        signature: &Arc<Signature>,
         options: Vec<CommandDataOption>,
         command: Arc<dyn crate::Command>,
     ) -> Outcome {
@@ -805,6 +808,7 @@ impl Call<'_> {
             partial,
             options,
             catalog: self.inner().catalog.clone(),
+            signature: Arc::clone(signature),
         };
         let budget = self.inner().config.autocomplete_budget;
         let run = AssertUnwindSafe(command.autocomplete(ctx)).catch_unwind();

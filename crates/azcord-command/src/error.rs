@@ -10,6 +10,9 @@ use std::{error::Error, fmt};
 pub enum CommandError {
     /// The caller asked for something that cannot be done; the message says why.
     User(UserError),
+    /// The policy does not let the caller do this (known only once the command has
+    /// looked at its options, such as a resource group); the message says why.
+    Denied(UserError),
     /// Something broke inside the bot or a service it depends on.
     Internal(Box<dyn Error + Send + Sync>),
 }
@@ -29,7 +32,7 @@ impl CommandError {
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::User(error) => error.fmt(f),
+            Self::User(error) | Self::Denied(error) => error.fmt(f),
             Self::Internal(error) => write!(f, "internal error: {error}"),
         }
     }
@@ -38,7 +41,7 @@ impl fmt::Display for CommandError {
 impl Error for CommandError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            Self::User(_) => None,
+            Self::User(_) | Self::Denied(_) => None,
             Self::Internal(error) => Some(error.as_ref()),
         }
     }

@@ -7,7 +7,9 @@
 //! memory.
 
 mod audit;
+mod cache;
 mod command;
+mod confirm;
 mod context;
 mod dispatch;
 mod error;
@@ -19,7 +21,9 @@ mod secret;
 pub mod testing;
 
 pub use audit::{AuditEvent, AuditOutcome, AuditSink};
+pub use cache::TtlCache;
 pub use command::{BoxFuture, Command, CommandKind, Example, Signature};
+pub use confirm::{Answer, Confirmations};
 pub use context::{AutocompleteContext, Caller, ComponentContext, Context, Progress};
 pub use dispatch::{
     DispatchConfig, DispatchObserver, Dispatcher, Finished, InteractionTarget, Outcome,

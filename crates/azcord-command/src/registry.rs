@@ -68,14 +68,14 @@ pub struct Registry {
 #[derive(Clone)]
 struct Entry {
     plugin: String,
-    signature: Signature,
+    signature: Arc<Signature>,
     command: Arc<dyn Command>,
 }
 
 /// A command found for an interaction, with the options meant for it.
 pub struct Resolved<'a> {
     /// The command's declaration.
-    pub signature: &'a Signature,
+    pub signature: &'a Arc<Signature>,
     /// The command.
     pub command: &'a Arc<dyn Command>,
     /// The options of the leaf command, with subcommand layers stripped.
@@ -139,7 +139,7 @@ impl Registry {
                 registry.check(&signature)?;
                 registry.entries.push(Entry {
                     plugin: plugin.name.clone(),
-                    signature,
+                    signature: Arc::new(signature),
                     command,
                 });
             }
@@ -163,11 +163,11 @@ impl Registry {
     pub fn signatures(&self) -> impl Iterator<Item = (&str, &Signature)> {
         self.entries
             .iter()
-            .map(|entry| (entry.plugin.as_str(), &entry.signature))
+            .map(|entry| (entry.plugin.as_str(), entry.signature.as_ref()))
     }
 
     /// The command with this full name, such as `vm start`.
-    pub fn get(&self, name: &str) -> Option<(&Signature, &Arc<dyn Command>)> {
+    pub fn get(&self, name: &str) -> Option<(&Arc<Signature>, &Arc<dyn Command>)> {
         self.entries
             .iter()
             .find(|entry| entry.signature.name == name)

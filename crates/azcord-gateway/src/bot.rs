@@ -36,6 +36,8 @@ pub struct GatewayConfig {
     pub drain_timeout: Duration,
     /// Hears every change of a shard's phase, for metrics.
     pub on_shard_phase: Option<Arc<dyn Fn(u32, ShardPhase) + Send + Sync>>,
+    /// The audit channel sink given to the dispatcher, to be connected to the client.
+    pub audit_channel: Option<Arc<crate::ChannelAuditSink>>,
 }
 
 impl fmt::Debug for GatewayConfig {
@@ -127,6 +129,9 @@ pub async fn connect(config: GatewayConfig, dispatcher: Dispatcher) -> Result<Bo
         builder = builder.proxy(host, plain_http);
     }
     let client = Arc::new(builder.build());
+    if let Some(sink) = &config.audit_channel {
+        sink.attach(Arc::clone(&client));
+    }
 
     let application = request(
         &client,

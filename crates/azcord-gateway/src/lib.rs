@@ -4,11 +4,13 @@
 //! Apart from the simulator, this is the only crate that knows twilight-gateway and
 //! twilight-http.
 
+mod audit;
 mod bot;
 mod registration;
 mod responder;
 mod shards;
 
+pub use audit::ChannelAuditSink;
 pub use bot::{Bot, GatewayConfig, GatewayError, ShardSelection, connect, install_crypto_provider};
 pub use responder::RestResponder;
 pub use shards::{ShardPhase, ShardStatus};

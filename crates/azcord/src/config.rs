@@ -17,7 +17,16 @@ pub(crate) struct FileConfig {
     #[serde(default)]
     pub(crate) dispatch: DispatchSection,
     #[serde(default)]
+    pub(crate) audit: AuditSection,
+    #[serde(default)]
     pub(crate) policy: Policy,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditSection {
+    /// Post every audit event in this channel.
+    pub(crate) channel: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -93,6 +93,7 @@ impl LocalBot {
             guild: azcord_command::twilight_model::id::Id::new_checked(sim.config().guild_id),
             drain_timeout: options.drain_timeout,
             on_shard_phase: None,
+            audit_channel: None,
         };
         let bot = azcord_gateway::connect(config, dispatcher.clone()).await?;
         let status = bot.status();

@@ -3,8 +3,10 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use azcord_command::{DispatchObserver, Dispatcher, Finished, Secret};
-use azcord_gateway::{GatewayConfig, ShardPhase, ShardSelection};
+use azcord_command::{
+    AuditSink, DispatchObserver, Dispatcher, Finished, Secret, twilight_model::id::Id,
+};
+use azcord_gateway::{ChannelAuditSink, GatewayConfig, ShardPhase, ShardSelection};
 use azcord_telemetry::{AdminState, LogFormat, Metrics, TelemetryConfig};
 use tokio::sync::watch;
 use twilight_ids::guild_id;
@@ -54,6 +56,12 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
     };
     let metrics = Metrics::new();
     let phase_metrics = metrics.clone();
+    let audit_channel = file
+        .audit
+        .channel
+        .map(|id| Id::new_checked(id).context("audit.channel must not be 0"))
+        .transpose()?
+        .map(|channel| Arc::new(ChannelAuditSink::new(channel)));
     let gateway = GatewayConfig {
         token,
         api_url: args.api_url.or(file.discord.api_url),
@@ -64,13 +72,18 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
         on_shard_phase: Some(Arc::new(move |shard, phase| {
             phase_metrics.set_shard_state(shard, phase_label(phase));
         })),
+        audit_channel: audit_channel.clone(),
     };
+    let audit_sinks: Vec<Arc<dyn AuditSink>> = audit_channel
+        .iter()
+        .map(|sink| Arc::clone(sink) as Arc<dyn AuditSink>)
+        .collect();
     let dispatcher = Dispatcher::build(
         plugins::registry()?,
         file.policy,
         file.dispatch.dispatch_config(),
         vec![Arc::new(MetricsObserver(metrics.clone()))],
-        Vec::new(),
+        audit_sinks,
     );
     let bot = azcord_gateway::connect(gateway, dispatcher).await?;
 
