@@ -1,9 +1,14 @@
 //! Loopback simulators of the services azcord talks to, for tests and `azcord shell`.
 
+pub mod arm;
 pub mod discord;
 pub mod otlp;
 pub mod terminal;
 
+pub use arm::{
+    ArmRequest, ArmSample, ArmSim, ArmSimConfig, DeploymentState, PowerState, SimContainer,
+    SimContainerGroup, SimDeployment, SimResourceGroup, SimVm,
+};
 pub use discord::{
     DiscordSim, DiscordSimConfig, GatewayRecord, InteractionEvent, InteractionHandle, Invocation,
     RestCall, ShardState, SimError, SimMessage, SimUser,

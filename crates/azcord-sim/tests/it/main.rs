@@ -1,5 +1,6 @@
 //! End-to-end tests of the simulators, driven by the real twilight clients over loopback.
 
+mod arm;
 mod gateway;
 mod interactions;
 mod rest;

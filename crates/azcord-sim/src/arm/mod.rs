@@ -1,0 +1,387 @@
+//! An Azure Resource Manager simulator on loopback, with the AAD token endpoint beside it.
+//!
+//! The bot runs its real clients against it: azure_identity 0.21's
+//! `ClientSecretCredential` with `AZURE_AUTHORITY_HOST` = [`ArmSim::authority_host`], and
+//! azure_mgmt_compute / azure_mgmt_containerinstance 0.21 clients built with
+//! `.endpoint(`[`ArmSim::endpoint`]`)`. The test drives Azure's side through [`ArmSim`]:
+//! it adds resources, completes power transitions, injects throttling and failures, and
+//! reads back every request.
+//!
+//! # What is simulated
+//!
+//! * `POST /{tenant}/oauth2/v2.0/token` (client credentials): opaque bearer tokens that
+//!   expire after `token_lifetime`; AAD's error bodies (`invalid_client` 7000215 for a
+//!   wrong secret, ...). Scopes must be `https://management.azure.com/.default`,
+//!   `https://management.core.windows.net/.default` or `{endpoint}/.default`.
+//! * Every ARM call needs a valid bearer token (401 `AuthenticationFailed` without the
+//!   header, `InvalidAuthenticationToken`, `ExpiredAuthenticationToken`) and an
+//!   `api-version` (400 `MissingApiVersionParameter`). Paths match case-insensitively.
+//! * `Microsoft.Compute/virtualMachines`: list all (`statusOnly=true` adds instance
+//!   views), list by resource group (`$expand=instanceView` or `statusOnly=true`), get
+//!   (`$expand=instanceView`), `/instanceView`, and `start`, `powerOff`, `deallocate`,
+//!   `restart` as long-running operations.
+//! * `Microsoft.ContainerInstance/containerGroups`: list all / by group, get, `start` and
+//!   `restart` (long-running), `stop` (204), `containers/{name}/logs?tail=N`.
+//! * `Microsoft.Resources`: resource groups (list, get, put) and deployments (put, get,
+//!   `operationStatuses`).
+//! * Lists page `page_size` items at a time with an absolute `nextLink` (`$skiptoken`).
+//!
+//! Long-running operations answer 202 with `Azure-AsyncOperation` (status body
+//! `InProgress` → `Succeeded`/`Failed`), `Location` (202 → 200) and `Retry-After`
+//! (whole seconds) plus `x-ms-retry-after-ms` (exact), and take `transition` of real time;
+//! [`ArmSim::finish_transitions`] completes them at once. A VM shows `Starting`,
+//! `Stopping` or `Deallocating` (provisioning state `Updating`) meanwhile. Power actions
+//! follow Azure: starting a running VM is a no-op that succeeds, `restart` of a stopped or
+//! deallocated VM is 409 `OperationNotAllowed`, another action during a transition is 409
+//! `Conflict` (the same one joins the operation under way).
+//!
+//! # The sample subscription
+//!
+//! With `seed` (the default) the subscription holds [`sample()`]:
+//!
+//! | resource group | location | VMs (power state) | container groups |
+//! |---|---|---|---|
+//! | `prod-web` | westeurope | `web-1`, `web-2`, `web-3` (D2s_v5), `cache-1` (E2s_v5): running | `frontend` (running, 20.61.14.27; `nginx`, `sidecar`) |
+//! | `prod-data` | westeurope | `db-1` (E4s_v5) running, `db-2` (E4s_v5) deallocated, `etl-worker` (F4s_v2, northeurope) stopped | `backup` (running; `pg-backup`) |
+//! | `staging` | westeurope | `web-1` (B2s) stopped — same name as `prod-web/web-1` on purpose, `api-1` (B2ms) running | `worker` (stopped; `worker`) |
+//! | `dev-sandbox` | eastus | `build-agent` (D4s_v5) deallocated, `jump-box` (B1s) running, `win-test` (B2s, Windows) deallocated | `jobs` (running, 52.170.33.8; `jobs`) |
+//!
+//! Every container has four to six log lines. Sizes are `Standard_*`.
+//!
+//! Layout: `route` matches paths, `aad` issues and checks tokens, `server` records,
+//! injects faults and dispatches to `compute`, `aci` and `resources`; `lro` answers
+//! operation polls, `power` is the VM state machine, `paging` the lists. Everything
+//! shares one `state::State` behind a mutex.
+
+mod aad;
+mod aci;
+mod clock;
+mod compute;
+mod error;
+mod ident;
+mod lro;
+mod model;
+mod paging;
+mod power;
+mod query;
+mod resources;
+mod route;
+mod sample;
+mod server;
+mod state;
+
+use std::{
+    io,
+    net::Ipv4Addr,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+use tokio::{net::TcpListener, sync::watch, time::Instant};
+
+use self::{
+    error::ErrorDetail,
+    state::{Fault, Shared, State, key},
+};
+pub use self::{
+    model::{
+        ArmRequest, DeploymentState, PowerState, SimContainer, SimContainerGroup, SimDeployment,
+        SimResourceGroup, SimVm,
+    },
+    sample::{ArmSample, sample},
+};
+
+/// How the simulated Azure is set up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArmSimConfig {
+    /// The one subscription that exists; others answer 404 `SubscriptionNotFound`.
+    pub subscription_id: String,
+    /// The AAD tenant whose token endpoint is served.
+    pub tenant_id: String,
+    /// The service principal's application (client) id.
+    pub client_id: String,
+    /// The service principal's secret.
+    pub client_secret: String,
+    /// How long an access token is valid (`expires_in`).
+    pub token_lifetime: Duration,
+    /// How long starting, stopping, deallocating and deployments take.
+    pub transition: Duration,
+    /// The `Retry-After` sent with 202s and in-progress polls.
+    pub retry_after: Duration,
+    /// Items per list page, so paging is exercised (at least 1).
+    pub page_size: usize,
+    /// Whether to start with the [`sample()`] subscription.
+    pub seed: bool,
+    /// How long [`ArmSim::wait_for_vm_state`] waits before panicking.
+    pub wait_timeout: Duration,
+}
+
+impl Default for ArmSimConfig {
+    fn default() -> Self {
+        Self {
+            subscription_id: "8d3c6e2a-4f1b-4a7e-9c5d-2b7f0e9a1c34".to_owned(),
+            tenant_id: "f2b4c6d8-1a3e-4c5b-8d7f-9e0a1b2c3d4e".to_owned(),
+            client_id: "3a9e7c51-6b2d-4f80-a1c4-5d8e2f7b9c06".to_owned(),
+            client_secret: "sim-client-secret".to_owned(),
+            token_lifetime: Duration::from_secs(3600),
+            transition: Duration::from_secs(4),
+            retry_after: Duration::from_secs(1),
+            page_size: 5,
+            seed: true,
+            wait_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A running simulator. Clones share it; it stops when the last clone is dropped.
+#[derive(Clone, Debug)]
+pub struct ArmSim {
+    shared: Arc<Shared>,
+    /// Dropping the last sender stops the server.
+    _shutdown: Arc<watch::Sender<()>>,
+}
+
+impl ArmSim {
+    /// Starts the simulator on a free loopback port.
+    ///
+    /// # Errors
+    ///
+    /// If the port cannot be bound, or `page_size` is 0.
+    pub async fn start(config: ArmSimConfig) -> io::Result<Self> {
+        if config.page_size == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the page size must be at least 1",
+            ));
+        }
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let mut state = State::default();
+        if config.seed {
+            let now = SystemTime::now();
+            let sample = sample();
+            for group in sample.resource_groups {
+                state
+                    .resource_groups
+                    .insert(group.name.to_lowercase(), group);
+            }
+            for vm in sample.vms {
+                state.insert_vm(vm, now);
+            }
+            for group in sample.container_groups {
+                state.insert_container_group(group, now);
+            }
+        }
+        let shared = Arc::new(Shared::new(config, listener.local_addr()?, state));
+        let (shutdown, mut stopped) = watch::channel(());
+        let router = server::router(Arc::clone(&shared));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.changed().await;
+                })
+                .await;
+        });
+        Ok(Self {
+            shared,
+            _shutdown: Arc::new(shutdown),
+        })
+    }
+
+    /// The resource manager endpoint, `http://127.0.0.1:PORT/` (`AZURE_RESOURCE_MANAGER_ENDPOINT`).
+    pub fn endpoint(&self) -> String {
+        self.shared.endpoint()
+    }
+
+    /// The AAD authority host, `http://127.0.0.1:PORT/` (`AZURE_AUTHORITY_HOST`); the same server.
+    pub fn authority_host(&self) -> String {
+        self.shared.endpoint()
+    }
+
+    /// The configuration the simulator runs with.
+    pub fn config(&self) -> &ArmSimConfig {
+        &self.shared.config
+    }
+
+    // ---- resources ----
+
+    /// Adds or replaces a resource group.
+    pub fn add_resource_group(&self, group: SimResourceGroup) {
+        self.shared
+            .lock()
+            .resource_groups
+            .insert(group.name.to_lowercase(), group);
+        self.shared.changed();
+    }
+
+    /// Adds or replaces a VM, creating its resource group if needed.
+    pub fn add_vm(&self, vm: SimVm) {
+        self.shared.lock().insert_vm(vm, SystemTime::now());
+        self.shared.changed();
+    }
+
+    /// The VM as it stands now (names match case-insensitively).
+    pub fn vm(&self, resource_group: &str, name: &str) -> Option<SimVm> {
+        self.shared
+            .settled()
+            .vms
+            .get(&key(resource_group, name))
+            .map(|record| record.vm.clone())
+    }
+
+    /// Every VM, ordered by resource group and name.
+    pub fn vms(&self) -> Vec<SimVm> {
+        self.shared
+            .settled()
+            .vms
+            .values()
+            .map(|record| record.vm.clone())
+            .collect()
+    }
+
+    /// Adds or replaces a container group, creating its resource group if needed.
+    pub fn add_container_group(&self, group: SimContainerGroup) {
+        self.shared
+            .lock()
+            .insert_container_group(group, SystemTime::now());
+        self.shared.changed();
+    }
+
+    /// The container group as it stands now (names match case-insensitively).
+    pub fn container_group(&self, resource_group: &str, name: &str) -> Option<SimContainerGroup> {
+        self.shared
+            .settled()
+            .container_groups
+            .get(&key(resource_group, name))
+            .map(|record| record.group.clone())
+    }
+
+    /// Every deployment the client created, oldest first (a redeployment moves to the end).
+    pub fn deployments(&self) -> Vec<SimDeployment> {
+        self.shared
+            .settled()
+            .deployments
+            .iter()
+            .map(|record| record.deployment.clone())
+            .collect()
+    }
+
+    /// Completes every operation in flight now: power transitions, container group
+    /// starts and restarts, deployments.
+    pub fn finish_transitions(&self) {
+        let changed = self
+            .shared
+            .lock()
+            .finish_all(Instant::now(), SystemTime::now());
+        if changed {
+            self.shared.changed();
+        }
+    }
+
+    /// Waits until the VM reaches `state`; panics after `config.wait_timeout`.
+    pub async fn wait_for_vm_state(&self, resource_group: &str, name: &str, state: PowerState) {
+        let mut changes = self.shared.subscribe();
+        let deadline = Instant::now() + self.shared.config.wait_timeout;
+        loop {
+            let current = self.vm(resource_group, name).map(|vm| vm.power_state);
+            if current == Some(state) {
+                return;
+            }
+            let woke = tokio::time::timeout_at(deadline, changes.changed()).await;
+            if !matches!(woke, Ok(Ok(()))) {
+                panic!(
+                    "VM {resource_group}/{name} did not reach {state} within {:?}; it is {}",
+                    self.shared.config.wait_timeout,
+                    current.map_or_else(|| "missing".to_owned(), |state| state.to_string())
+                );
+            }
+        }
+    }
+
+    // ---- faults ----
+
+    /// The next `count` ARM calls answer 429 `TooManyRequests` with `Retry-After`.
+    pub fn throttle_next(&self, count: usize, retry_after: Duration) {
+        self.shared
+            .lock()
+            .faults
+            .extend(std::iter::repeat_n(Fault::Throttle(retry_after), count));
+    }
+
+    /// The next `count` ARM calls answer `status` with `{"error": {"code", "message"}}`.
+    pub fn fail_next(&self, count: usize, status: u16, code: &str, message: &str) {
+        let fault = Fault::Fail {
+            status,
+            detail: ErrorDetail::new(code, message),
+        };
+        self.shared
+            .lock()
+            .faults
+            .extend(std::iter::repeat_n(fault, count));
+    }
+
+    /// The next long-running operation started ends `Failed` with this error; the
+    /// resource falls back to the state it had.
+    pub fn fail_next_operation(&self, code: &str, message: &str) {
+        self.shared
+            .lock()
+            .operation_failures
+            .push_back(ErrorDetail::new(code, message));
+    }
+
+    /// Every token issued so far is rejected from now on with 401 `ExpiredAuthenticationToken`.
+    pub fn expire_tokens(&self) {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        for token in self.shared.lock().tokens.values_mut() {
+            token.expires_at = token.expires_at.min(now);
+            token.expires_wall = token.expires_wall.min(wall);
+        }
+    }
+
+    // ---- recordings ----
+
+    /// Every request so far in the order answered, token requests included (flagged).
+    pub fn requests(&self) -> Vec<ArmRequest> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// How many requests went to the token endpoint.
+    pub fn token_requests(&self) -> usize {
+        self.shared
+            .lock()
+            .requests
+            .iter()
+            .filter(|request| request.token_request)
+            .count()
+    }
+
+    /// The `scope` of every token request that got past the client id check, in order.
+    pub fn token_scopes(&self) -> Vec<String> {
+        self.shared.lock().token_scopes.clone()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use serde_json::{Map, Value};
+
+    /// Pretty JSON with sorted keys, whatever serde_json's `preserve_order` says.
+    pub(crate) fn pretty(value: &Value) -> String {
+        fn sorted(value: &Value) -> Value {
+            match value {
+                Value::Object(map) => {
+                    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                    entries.sort_by_key(|(key, _)| *key);
+                    Value::Object(
+                        entries
+                            .into_iter()
+                            .map(|(key, value)| (key.clone(), sorted(value)))
+                            .collect::<Map<String, Value>>(),
+                    )
+                }
+                Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+                other => other.clone(),
+            }
+        }
+        serde_json::to_string_pretty(&sorted(value)).unwrap()
+    }
+}

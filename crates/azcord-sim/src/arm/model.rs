@@ -1,0 +1,225 @@
+//! The simulator's public data: the resources it holds and the requests it answered.
+
+use std::{collections::BTreeMap, fmt};
+
+use serde_json::Value;
+
+/// The power state of a virtual machine, as its instance view reports it (`PowerState/...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PowerState {
+    /// On its way to `Running` (after start or restart).
+    Starting,
+    /// Running and billed.
+    Running,
+    /// On its way to `Stopped` (after powerOff).
+    Stopping,
+    /// Powered off but still allocated, so still billed for compute.
+    Stopped,
+    /// On its way to `Deallocated`.
+    Deallocating,
+    /// Powered off and released; not billed for compute.
+    Deallocated,
+}
+
+impl PowerState {
+    /// The lowercase word of the status code, e.g. `running` in `PowerState/running`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Running => "running",
+            Self::Stopping => "stopping",
+            Self::Stopped => "stopped",
+            Self::Deallocating => "deallocating",
+            Self::Deallocated => "deallocated",
+        }
+    }
+
+    /// The status's display text, e.g. `VM running`.
+    pub fn display_status(self) -> &'static str {
+        match self {
+            Self::Starting => "VM starting",
+            Self::Running => "VM running",
+            Self::Stopping => "VM stopping",
+            Self::Stopped => "VM stopped",
+            Self::Deallocating => "VM deallocating",
+            Self::Deallocated => "VM deallocated",
+        }
+    }
+
+    /// Whether the VM is between two settled states.
+    pub fn is_transitional(self) -> bool {
+        matches!(self, Self::Starting | Self::Stopping | Self::Deallocating)
+    }
+}
+
+impl fmt::Display for PowerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A resource group of the simulated subscription.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimResourceGroup {
+    /// The name, in the case it was created with.
+    pub name: String,
+    /// The Azure region, e.g. `westeurope`.
+    pub location: String,
+    /// Resource tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl SimResourceGroup {
+    /// A resource group without tags.
+    pub fn new(name: &str, location: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            location: location.to_owned(),
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+/// A virtual machine (`Microsoft.Compute/virtualMachines`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimVm {
+    /// The VM name, in the case it was created with.
+    pub name: String,
+    /// Its resource group; created on the fly by [`super::ArmSim::add_vm`] if missing.
+    pub resource_group: String,
+    /// The Azure region, e.g. `westeurope`.
+    pub location: String,
+    /// The VM size, e.g. `Standard_B2s`.
+    pub size: String,
+    /// `Linux` or `Windows`.
+    pub os_type: String,
+    /// The current power state.
+    pub power_state: PowerState,
+    /// Resource tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl SimVm {
+    /// A Linux `Standard_B2s` VM in `westeurope` without tags.
+    pub fn new(resource_group: &str, name: &str, power_state: PowerState) -> Self {
+        Self {
+            name: name.to_owned(),
+            resource_group: resource_group.to_owned(),
+            location: "westeurope".to_owned(),
+            size: "Standard_B2s".to_owned(),
+            os_type: "Linux".to_owned(),
+            power_state,
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+/// A container group (`Microsoft.ContainerInstance/containerGroups`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimContainerGroup {
+    /// The group name, in the case it was created with.
+    pub name: String,
+    /// Its resource group; created on the fly by [`super::ArmSim::add_container_group`] if missing.
+    pub resource_group: String,
+    /// The Azure region, e.g. `westeurope`.
+    pub location: String,
+    /// `Linux` or `Windows`.
+    pub os_type: String,
+    /// `Running` or `Stopped`; `Pending` while starting or restarting.
+    pub state: String,
+    /// The public IP address, reported while the group runs.
+    pub ip: Option<String>,
+    /// The group's containers.
+    pub containers: Vec<SimContainer>,
+}
+
+/// One container of a [`SimContainerGroup`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimContainer {
+    /// The container name.
+    pub name: String,
+    /// The image, e.g. `nginx:1.27-alpine`.
+    pub image: String,
+    /// Requested CPU cores.
+    pub cpu: f64,
+    /// Requested memory in GB.
+    pub memory_gb: f64,
+    /// The log, one line per entry, oldest first; `.../logs?tail=N` returns the last N.
+    pub logs: Vec<String>,
+    /// How often the container has restarted.
+    pub restart_count: u32,
+}
+
+impl SimContainer {
+    /// A container with 1 core, 1.5 GB, no logs and no restarts.
+    pub fn new(name: &str, image: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            image: image.to_owned(),
+            cpu: 1.0,
+            memory_gb: 1.5,
+            logs: Vec::new(),
+            restart_count: 0,
+        }
+    }
+}
+
+/// Where a template deployment is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeploymentState {
+    /// Accepted, not yet running (only ever in the PUT response body).
+    Accepted,
+    /// Deploying; lasts [`super::ArmSimConfig::transition`].
+    Running,
+    /// Finished.
+    Succeeded,
+    /// Ended with an error, see [`super::ArmSim::fail_next_operation`].
+    Failed,
+}
+
+impl DeploymentState {
+    /// The `provisioningState` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "Accepted",
+            Self::Running => "Running",
+            Self::Succeeded => "Succeeded",
+            Self::Failed => "Failed",
+        }
+    }
+}
+
+/// A template deployment (`Microsoft.Resources/deployments`) the client created.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimDeployment {
+    /// The resource group, in the case the request used.
+    pub resource_group: String,
+    /// The deployment name.
+    pub name: String,
+    /// `properties.template` as sent (`null` if the request used a `templateLink`).
+    pub template: Value,
+    /// `properties.parameters` as sent (`{}` if absent).
+    pub parameters: Value,
+    /// Where the deployment is now.
+    pub state: DeploymentState,
+}
+
+/// One request the simulator answered, ARM or AAD token endpoint alike.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArmRequest {
+    /// The HTTP method.
+    pub method: http::Method,
+    /// The path as sent, case preserved.
+    pub path: String,
+    /// The query string without `?`, if any.
+    pub query: Option<String>,
+    /// The status code answered.
+    pub status: u16,
+    /// ARM: a valid, unexpired bearer token was presented. Token endpoint: the
+    /// client credentials were accepted.
+    pub authorized: bool,
+    /// Whether this was a request to the AAD token endpoint.
+    pub token_request: bool,
+    /// The JSON body of an ARM request, if it had one (token requests: never recorded).
+    pub body: Option<Value>,
+}
