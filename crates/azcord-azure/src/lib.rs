@@ -1,0 +1,40 @@
+//! azcord's Azure plumbing: validated names, the small traits the plugins use, and
+//! their implementation over the azure_mgmt_* clients, with credentials, long-running
+//! operation polling, readable errors and a span for every ARM call.
+//!
+//! Only this crate knows the azure_mgmt_* clients. Plugins see [`VirtualMachines`],
+//! [`ContainerGroups`] and [`Operations`], so their logic runs in tests with fakes.
+//!
+//! Layout: `config` reads [`AzureConfig`] from the environment; `credentials` builds the
+//! token chain; `pipeline` holds the azure_core policies every call goes through (span,
+//! re-authentication, retries, the token-hiding transport); `connect` wires them into the
+//! azure_mgmt clients; `compute`, `containers` and `lro` implement the traits; `arm` sends
+//! azcord's own requests (operation polls); `errors_map` turns failures into
+//! [`AzureError`].
+
+mod api;
+mod arm;
+mod compute;
+mod config;
+mod connect;
+mod containers;
+mod credentials;
+mod error;
+mod errors_map;
+mod lro;
+mod model;
+mod names;
+mod pipeline;
+
+pub use api::{Azure, ContainerGroups, Operations, VirtualMachines, WaitOptions, wait_for};
+pub use config::{
+    AzureConfig, ConfigError, CredentialSource, PUBLIC_CLOUD_AUTHORITY, PUBLIC_CLOUD_ENDPOINT,
+    RetrySettings, ServicePrincipal,
+};
+pub use connect::connect;
+pub use error::{AzureError, AzureErrorKind};
+pub use model::{
+    ContainerGroupAction, ContainerGroupSummary, ContainerSummary, OperationStatus,
+    PendingOperation, PollKind, PowerState, VmAction, VmDetails, VmSummary,
+};
+pub use names::{ContainerGroupName, ContainerName, NameError, ResourceGroupName, Target, VmName};
