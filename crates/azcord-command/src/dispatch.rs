@@ -685,7 +685,7 @@ impl Call<'_> {
             return Outcome::ResponseFailed;
         }
         let delivered = if !acked {
-            let kind = if outcome == Outcome::UserError
+            let kind = if matches!(outcome, Outcome::UserError | Outcome::Denied)
                 && mode.immediate == InteractionResponseType::UpdateMessage
             {
                 // A refused click answers the clicker alone and leaves the message as it is.
@@ -698,7 +698,7 @@ impl Call<'_> {
                 data: Some(reply.to_response_data()),
             };
             self.acknowledge(&signature.name, &response).await.is_ok()
-        } else if outcome == Outcome::UserError
+        } else if matches!(outcome, Outcome::UserError | Outcome::Denied)
             && mode.immediate == InteractionResponseType::UpdateMessage
         {
             self.followup(&Reply {
@@ -768,6 +768,10 @@ impl Call<'_> {
             Ok(Err(CommandError::User(error))) => (
                 Reply::text(format!("⚠️ {}", error.message())).ephemeral(),
                 Outcome::UserError,
+            ),
+            Ok(Err(CommandError::Denied(error))) => (
+                Reply::text(format!("⛔ {}", error.message())).ephemeral(),
+                Outcome::Denied,
             ),
             Ok(Err(error)) => {
                 let details = error_chain(&error);

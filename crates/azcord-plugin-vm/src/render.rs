@@ -1,0 +1,240 @@
+//! What the `/vm` commands show: pure functions from Azure's data to replies.
+
+use std::fmt::Write as _;
+
+use azcord_azure::{PowerState, VmAction, VmDetails, VmSummary};
+use azcord_command::Reply;
+use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder};
+use unicode_width::UnicodeWidthStr as _;
+
+use crate::resolve::VmTarget;
+
+const AZURE_BLUE: u32 = 0x0078D4;
+/// What fits in an embed description, leaving room for the closing lines.
+const DESCRIPTION_BUDGET: usize = 3800;
+
+/// The list of VMs as a table in one embed.
+pub(crate) fn list(vms: &[VmSummary], resource_group: Option<&str>) -> Reply {
+    let scope = resource_group.map_or_else(
+        || "the subscription".to_owned(),
+        |group| format!("`{group}`"),
+    );
+    if vms.is_empty() {
+        return Reply::text(format!("There are no VMs in {scope}."));
+    }
+    let mut rows: Vec<[String; 5]> = vms
+        .iter()
+        .map(|vm| {
+            [
+                vm.name.clone(),
+                vm.resource_group.clone(),
+                vm.power_state.as_ref().map_or_else(
+                    || "? unknown".to_owned(),
+                    |state| format!("{} {state}", icon(state)),
+                ),
+                vm.size.clone().unwrap_or_default(),
+                vm.location.clone(),
+            ]
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a[1], &a[0]).cmp(&(&b[1], &b[0])));
+    let header = ["NAME", "RESOURCE GROUP", "STATE", "SIZE", "LOCATION"].map(str::to_owned);
+    let widths: Vec<usize> = (0..5)
+        .map(|column| {
+            rows.iter()
+                .chain([&header])
+                .map(|row| row[column].width())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |row: &[String; 5]| -> String {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| {
+                format!("{cell}{}", " ".repeat(width.saturating_sub(cell.width())))
+            })
+            .collect();
+        cells.join("  ").trim_end().to_owned()
+    };
+    let mut table = String::from("```\n");
+    table.push_str(&line(&header));
+    table.push('\n');
+    let mut shown = 0;
+    for row in &rows {
+        let next = line(row);
+        if table.len() + next.len() > DESCRIPTION_BUDGET {
+            break;
+        }
+        table.push_str(&next);
+        table.push('\n');
+        shown += 1;
+    }
+    table.push_str("```");
+    if shown < rows.len() {
+        let _ = write!(
+            table,
+            "\n… and {} more: narrow it with `resource_group:`",
+            rows.len() - shown
+        );
+    }
+    let running = vms
+        .iter()
+        .filter(|vm| vm.power_state == Some(PowerState::Running))
+        .count();
+    let title = format!("{} VMs in {scope} · {running} running", vms.len());
+    Reply::embed(
+        EmbedBuilder::new()
+            .title(title)
+            .description(table)
+            .color(AZURE_BLUE)
+            .build(),
+    )
+}
+
+/// One VM's details.
+pub(crate) fn status(details: &VmDetails) -> Reply {
+    let vm = &details.summary;
+    let state = vm.power_state.as_ref().map_or_else(
+        || "? unknown".to_owned(),
+        |state| format!("{} {state}", icon(state)),
+    );
+    let mut embed = EmbedBuilder::new()
+        .title(&vm.name)
+        .color(AZURE_BLUE)
+        .field(EmbedFieldBuilder::new("Power state", state).inline())
+        .field(EmbedFieldBuilder::new("Size", vm.size.as_deref().unwrap_or("?")).inline())
+        .field(EmbedFieldBuilder::new("Location", &vm.location).inline())
+        .field(EmbedFieldBuilder::new("Resource group", &vm.resource_group).inline())
+        .field(EmbedFieldBuilder::new("OS", details.os_type.as_deref().unwrap_or("?")).inline())
+        .field(
+            EmbedFieldBuilder::new(
+                "Provisioning",
+                details.provisioning_state.as_deref().unwrap_or("?"),
+            )
+            .inline(),
+        );
+    if !details.tags.is_empty() {
+        let tags: Vec<String> = details
+            .tags
+            .iter()
+            .map(|(key, value)| format!("`{key}={value}`"))
+            .collect();
+        embed = embed.field(EmbedFieldBuilder::new("Tags", tags.join(" ")));
+    }
+    if let Some(note) = vm.power_state.as_ref().and_then(billing_note) {
+        embed = embed.description(note);
+    }
+    Reply::embed(embed.build())
+}
+
+/// What a power state means for the bill, when it is not obvious.
+fn billing_note(state: &PowerState) -> Option<&'static str> {
+    match state {
+        PowerState::Stopped => Some(
+            "Stopped but still allocated: compute is still billed. `/vm deallocate` stops that.",
+        ),
+        PowerState::Deallocated => Some("Deallocated: compute is not billed; disks still are."),
+        _ => None,
+    }
+}
+
+fn icon(state: &PowerState) -> &'static str {
+    match state {
+        PowerState::Running => "🟢",
+        PowerState::Stopped => "🟡",
+        PowerState::Deallocated => "⚪",
+        PowerState::Starting | PowerState::Stopping | PowerState::Deallocating => "🔄",
+        PowerState::Unknown(_) => "❔",
+    }
+}
+
+/// Words for an action in progress and done.
+pub(crate) struct Verbs {
+    pub(crate) command: &'static str,
+    pub(crate) doing: &'static str,
+    pub(crate) done: &'static str,
+    pub(crate) button: &'static str,
+}
+
+pub(crate) fn verbs(action: VmAction) -> Verbs {
+    match action {
+        VmAction::Start => Verbs {
+            command: "start",
+            doing: "Starting",
+            done: "is running",
+            button: "Start",
+        },
+        VmAction::PowerOff => Verbs {
+            command: "stop",
+            doing: "Stopping",
+            done: "is stopped (compute still billed)",
+            button: "Stop",
+        },
+        VmAction::Deallocate => Verbs {
+            command: "deallocate",
+            doing: "Deallocating",
+            done: "is deallocated (compute no longer billed)",
+            button: "Deallocate",
+        },
+        VmAction::Restart => Verbs {
+            command: "restart",
+            doing: "Restarting",
+            done: "has restarted",
+            button: "Restart",
+        },
+    }
+}
+
+/// The question put before a costly action.
+pub(crate) fn confirmation(action: VmAction, target: &VmTarget, ttl_secs: u64) -> String {
+    let consequence = match action {
+        VmAction::PowerOff => {
+            "Stopping powers it off but keeps its hardware allocated: **compute is still billed**. To stop paying for compute, use `/vm deallocate` instead."
+        }
+        VmAction::Deallocate => {
+            "Deallocating releases its hardware: **compute billing stops** (disks are still billed) and a dynamic public IP address is released."
+        }
+        VmAction::Restart => "It is unavailable while it reboots; billing does not change.",
+        VmAction::Start => "Starting it bills compute from now on.",
+    };
+    format!(
+        "⚠️ {} **{}** in `{}`? {consequence}\nOnly you can answer; this expires in {ttl_secs} s.",
+        verbs(action).button,
+        target.name,
+        target.resource_group
+    )
+}
+
+pub(crate) fn progress(action: VmAction, target: &VmTarget, elapsed_secs: u64) -> String {
+    format!(
+        "🔄 {} **{}** in `{}`… {elapsed_secs} s",
+        verbs(action).doing,
+        target.name,
+        target.resource_group
+    )
+}
+
+pub(crate) fn done(action: VmAction, target: &VmTarget, elapsed_secs: u64) -> String {
+    format!(
+        "✅ **{}** in `{}` {} · took {elapsed_secs} s",
+        target.name,
+        target.resource_group,
+        verbs(action).done
+    )
+}
+
+pub(crate) fn failed(
+    action: VmAction,
+    target: &VmTarget,
+    reason: &str,
+    elapsed_secs: u64,
+) -> String {
+    format!(
+        "❌ Could not {} **{}** in `{}` · {reason} · after {elapsed_secs} s",
+        verbs(action).command,
+        target.name,
+        target.resource_group
+    )
+}
