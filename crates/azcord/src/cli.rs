@@ -102,9 +102,10 @@ pub(crate) struct ShellArgs {
     )]
     pub(crate) as_user: u64,
 
-    /// The role ids the user has, comma-separated.
-    #[arg(long, value_delimiter = ',', value_name = "ROLE_ID,...")]
-    pub(crate) roles: Vec<u64>,
+    /// The role ids the user has, comma-separated. Without a config file the shell
+    /// applies a demo policy, and the user has its ops role unless this says otherwise.
+    #[arg(long, value_delimiter = ',', value_name = "ROLE_ID,...", num_args = 0..)]
+    pub(crate) roles: Option<Vec<u64>>,
 
     /// The channel id to type in.
     #[arg(
@@ -117,6 +118,18 @@ pub(crate) struct ShellArgs {
     /// Type in a direct message instead of a server channel.
     #[arg(long)]
     pub(crate) dm: bool,
+
+    /// Which Azure to use: the built-in simulator, or the subscription in
+    /// AZURE_SUBSCRIPTION_ID. `auto` uses the simulator unless that is set.
+    #[arg(long, value_enum, default_value_t = AzureArg::Auto)]
+    pub(crate) azure: AzureArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AzureArg {
+    Auto,
+    Sim,
+    Live,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

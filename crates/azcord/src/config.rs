@@ -19,7 +19,45 @@ pub(crate) struct FileConfig {
     #[serde(default)]
     pub(crate) audit: AuditSection,
     #[serde(default)]
+    pub(crate) azure: AzureSection,
+    #[serde(default)]
     pub(crate) policy: Policy,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct AzureSection {
+    /// Seconds the resource lists behind names and autocomplete are reused.
+    pub(crate) cache_ttl_secs: u64,
+    /// Seconds a Confirm button stays valid.
+    pub(crate) confirm_ttl_secs: u64,
+    /// Seconds an operation may take before azcord stops waiting for it.
+    pub(crate) operation_timeout_secs: u64,
+}
+
+impl Default for AzureSection {
+    fn default() -> Self {
+        let defaults = crate::plugins::AzureSettings::default();
+        Self {
+            cache_ttl_secs: defaults.cache_ttl.as_secs(),
+            confirm_ttl_secs: defaults.confirm_ttl.as_secs(),
+            operation_timeout_secs: defaults.wait.deadline.as_secs(),
+        }
+    }
+}
+
+impl AzureSection {
+    pub(crate) fn settings(&self) -> crate::plugins::AzureSettings {
+        let defaults = crate::plugins::AzureSettings::default();
+        crate::plugins::AzureSettings {
+            cache_ttl: Duration::from_secs(self.cache_ttl_secs),
+            confirm_ttl: Duration::from_secs(self.confirm_ttl_secs),
+            wait: azcord_azure::WaitOptions {
+                deadline: Duration::from_secs(self.operation_timeout_secs),
+                ..defaults.wait
+            },
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

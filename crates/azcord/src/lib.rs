@@ -1,6 +1,7 @@
 //! The azcord binary's library half: the command line, config loading and the wiring
 //! of the crates, shared by `main.rs` and the end-to-end tests.
 
+mod azure;
 mod cli;
 mod config;
 pub mod local;
@@ -51,14 +52,16 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
         CliCommand::Run(args) => run::run(args, file, log_format)
             .await
             .map(|()| ExitCode::SUCCESS),
-        CliCommand::Shell(args) => shell::run(args, file).await,
+        CliCommand::Shell(args) => shell::run(args, file, cli.config.is_some()).await,
         CliCommand::Commands => {
-            let definitions = plugins::registry()?.definitions();
+            let definitions =
+                plugins::registry(&azure::unconfigured(), plugins::AzureSettings::default())?
+                    .definitions();
             output::json(&definitions)?;
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::CheckConfig => {
-            let registry = plugins::registry()?;
+            let registry = plugins::registry(&azure::unconfigured(), file.azure.settings())?;
             output::text(&config::describe_policy(&file.policy, &registry));
             Ok(ExitCode::SUCCESS)
         }

@@ -5,14 +5,17 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+
+use crate::plugins::AzureSettings;
+use azcord_azure::{AzureConfig, CredentialSource, RetrySettings, ServicePrincipal};
 use azcord_command::twilight_model::id::{Id, marker::InteractionMarker};
 use azcord_command::{
     DispatchConfig, DispatchObserver, Dispatcher, Finished, Plugin, Policy, Registry, Secret,
 };
 use azcord_gateway::{GatewayConfig, GatewayError, ShardSelection, ShardStatus};
 use azcord_sim::{
-    DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle, Invocation, SimMessage,
-    SimUser,
+    ArmSim, ArmSimConfig, DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle,
+    Invocation, SimMessage, SimUser,
     terminal::{InputError, parse_command_line},
 };
 use tokio::{
@@ -28,6 +31,10 @@ pub struct LocalOptions {
     pub dispatch: DispatchConfig,
     /// The simulated Discord.
     pub sim: DiscordSimConfig,
+    /// Which Azure the Azure plugins use.
+    pub azure: LocalAzure,
+    /// How the Azure plugins behave.
+    pub azure_settings: AzureSettings,
     /// Plugins to run besides the built-in ones (tests add their own).
     pub extra_plugins: Vec<Plugin>,
     /// Observers of the dispatcher, such as metrics.
@@ -42,6 +49,8 @@ impl Default for LocalOptions {
             policy: Policy::default(),
             dispatch: DispatchConfig::default(),
             sim: DiscordSimConfig::default(),
+            azure: LocalAzure::Simulated(ArmSimConfig::default()),
+            azure_settings: AzureSettings::default(),
             extra_plugins: Vec::new(),
             observers: Vec::new(),
             drain_timeout: Duration::from_secs(10),
@@ -49,10 +58,23 @@ impl Default for LocalOptions {
     }
 }
 
+/// Which Azure a local bot talks to.
+#[derive(Debug, Clone)]
+pub enum LocalAzure {
+    /// The built-in Azure Resource Manager simulator, with the sample subscription.
+    Simulated(ArmSimConfig),
+    /// The subscription named by `AZURE_SUBSCRIPTION_ID` and the usual credentials.
+    Live,
+    /// None: the Azure commands say so.
+    Unconfigured,
+}
+
 /// The bot connected to a simulator it owns.
 pub struct LocalBot {
     /// The simulated Discord, for injecting interactions and faults.
     pub sim: DiscordSim,
+    /// The simulated Azure, when the bot uses it.
+    pub arm: Option<ArmSim>,
     /// The bot's dispatcher.
     pub dispatcher: Dispatcher,
     status: ShardStatus,
@@ -75,7 +97,39 @@ impl LocalBot {
         let sim = DiscordSim::start(options.sim)
             .await
             .context("could not start the Discord simulator")?;
-        let mut plugins = vec![azcord_plugin_core::plugin(crate::plugins::build_info())];
+        let (azure, arm) = match options.azure {
+            LocalAzure::Simulated(config) => {
+                let arm = ArmSim::start(config)
+                    .await
+                    .context("could not start the Azure simulator")?;
+                let config = AzureConfig {
+                    subscription_id: arm.config().subscription_id.clone(),
+                    resource_manager_endpoint: arm.endpoint(),
+                    credential: CredentialSource::ServicePrincipal(ServicePrincipal {
+                        tenant_id: arm.config().tenant_id.clone(),
+                        client_id: arm.config().client_id.clone(),
+                        client_secret: Secret::new(arm.config().client_secret.clone()),
+                        authority_host: arm.authority_host(),
+                    }),
+                    retry: RetrySettings::default(),
+                };
+                let azure = azcord_azure::connect(config)
+                    .await
+                    .context("could not connect to the Azure simulator")?;
+                (azure, Some(arm))
+            }
+            LocalAzure::Live => {
+                let config = AzureConfig::from_process_env()?;
+                (
+                    azcord_azure::connect(config)
+                        .await
+                        .context("could not connect to Azure")?,
+                    None,
+                )
+            }
+            LocalAzure::Unconfigured => (crate::azure::unconfigured(), None),
+        };
+        let mut plugins = crate::plugins::plugins(&azure, options.azure_settings);
         plugins.extend(options.extra_plugins);
         let registry = Registry::new(plugins)?;
         let dispatcher = Dispatcher::build(
@@ -106,6 +160,7 @@ impl LocalBot {
             .context("the bot did not connect to the simulator within 30 s")?;
         Ok(Self {
             sim,
+            arm,
             dispatcher,
             status,
             stop: Some(stop),

@@ -3,6 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use azcord_azure::AzureConfig;
 use azcord_command::{
     AuditSink, DispatchObserver, Dispatcher, Finished, Secret, twilight_model::id::Id,
 };
@@ -78,8 +79,20 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
         .iter()
         .map(|sink| Arc::clone(sink) as Arc<dyn AuditSink>)
         .collect();
+    let azure = if std::env::var_os("AZURE_SUBSCRIPTION_ID").is_some() {
+        let config = AzureConfig::from_process_env()?;
+        tracing::info!(subscription = %config.subscription_id, endpoint = %config.resource_manager_endpoint, "connecting to Azure");
+        azcord_azure::connect(config)
+            .await
+            .context("could not connect to Azure")?
+    } else {
+        tracing::warn!(
+            "AZURE_SUBSCRIPTION_ID is not set: the /vm and /aci commands will say Azure is not configured"
+        );
+        crate::azure::unconfigured()
+    };
     let dispatcher = Dispatcher::build(
-        plugins::registry()?,
+        plugins::registry(&azure, file.azure.settings())?,
         file.policy,
         file.dispatch.dispatch_config(),
         vec![Arc::new(MetricsObserver(metrics.clone()))],

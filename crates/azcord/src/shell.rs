@@ -3,21 +3,53 @@
 
 use std::{io::IsTerminal as _, process::ExitCode};
 
+use azcord_command::{CommandPattern, Policy, Rule, twilight_model::id::Id};
 use azcord_sim::{
-    InteractionEvent, SimMessage, SimUser,
+    ArmSimConfig, InteractionEvent, SimMessage, SimUser,
     terminal::{MessageView, RenderOptions, render_message},
 };
 use azcord_telemetry::{LogFormat, TelemetryConfig};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 use crate::{
-    cli::ShellArgs,
+    cli::{AzureArg, ShellArgs},
     config::FileConfig,
-    local::{LocalBot, LocalOptions, drain_events},
+    local::{LocalAzure, LocalBot, LocalOptions, drain_events},
     output,
 };
 
-pub(crate) async fn run(args: ShellArgs, file: FileConfig) -> anyhow::Result<ExitCode> {
+/// The role the shell's user has by default, which the demo policy trusts with
+/// staging and the sandbox.
+const DEMO_OPS_ROLE: u64 = 100_000_000_000_000_010;
+/// The role the demo policy trusts with production.
+const DEMO_PROD_ROLE: u64 = 100_000_000_000_000_011;
+
+/// The policy of a shell started without a config file: write and destructive
+/// commands on staging and the sandbox for the ops role, on production only for the
+/// prod role, so that a newcomer sees both an action and a denial.
+fn demo_policy() -> Policy {
+    let rule = |name: &str, role: u64, groups: &[&str]| Rule {
+        name: name.to_owned(),
+        commands: vec![CommandPattern::new("vm *"), CommandPattern::new("aci *")],
+        roles: vec![Id::new(role)],
+        users: Vec::new(),
+        channels: Vec::new(),
+        resource_groups: groups.iter().map(|group| (*group).to_owned()).collect(),
+    };
+    Policy {
+        guilds: Vec::new(),
+        rules: vec![
+            rule("ops-nonprod", DEMO_OPS_ROLE, &["staging", "dev-*"]),
+            rule("ops-prod", DEMO_PROD_ROLE, &["prod-*"]),
+        ],
+    }
+}
+
+pub(crate) async fn run(
+    args: ShellArgs,
+    file: FileConfig,
+    has_config: bool,
+) -> anyhow::Result<ExitCode> {
     // The terminal belongs to the conversation: logs go to stderr, warnings only.
     let telemetry = azcord_telemetry::build_subscriber(
         TelemetryConfig {
@@ -27,17 +59,36 @@ pub(crate) async fn run(args: ShellArgs, file: FileConfig) -> anyhow::Result<Exi
         },
         std::io::stderr,
     )?;
-    let _default = tracing::dispatcher::set_default(&telemetry.dispatch);
+    // Global, so that the bot's tasks on every worker thread log here too.
+    tracing::dispatcher::set_global_default(telemetry.dispatch.clone())
+        .map_err(|_| anyhow::anyhow!("a log subscriber is already installed"))?;
 
+    let live = match args.azure {
+        AzureArg::Sim => false,
+        AzureArg::Live => true,
+        AzureArg::Auto => std::env::var_os("AZURE_SUBSCRIPTION_ID").is_some(),
+    };
+    let (policy, default_roles) = if has_config {
+        (file.policy, Vec::new())
+    } else {
+        (demo_policy(), vec![DEMO_OPS_ROLE])
+    };
+    let roles = args.roles.clone().unwrap_or(default_roles);
     let bot = LocalBot::start(LocalOptions {
-        policy: file.policy,
+        policy,
         dispatch: file.dispatch.dispatch_config(),
+        azure: if live {
+            LocalAzure::Live
+        } else {
+            LocalAzure::Simulated(ArmSimConfig::default())
+        },
+        azure_settings: file.azure.settings(),
         ..LocalOptions::default()
     })
     .await?;
     let mut shell = Shell {
         user: SimUser {
-            role_ids: args.roles.clone(),
+            role_ids: roles,
             ..SimUser::new(args.as_user, "you")
         },
         guild_id: (!args.dm).then(|| bot.guild_id()),
@@ -45,7 +96,7 @@ pub(crate) async fn run(args: ShellArgs, file: FileConfig) -> anyhow::Result<Exi
         bot,
         last: None,
         render: RenderOptions {
-            width: 80,
+            width: terminal_width(),
             color: std::io::stdout().is_terminal(),
         },
     };
@@ -88,6 +139,15 @@ pub(crate) async fn run(args: ShellArgs, file: FileConfig) -> anyhow::Result<Exi
     })
 }
 
+/// The terminal's width from `COLUMNS`, else 100: wide enough for the list tables.
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|columns| columns.parse().ok())
+        .filter(|width| *width >= 40)
+        .unwrap_or(100)
+}
+
 struct Shell {
     bot: LocalBot,
     user: SimUser,
@@ -104,8 +164,19 @@ impl Shell {
             Some(_) => format!("channel {} of the simulated server", self.channel_id),
             None => "a direct message with the bot".to_owned(),
         };
+        let roles = if self.user.role_ids.is_empty() {
+            "no roles".to_owned()
+        } else {
+            format!("roles {:?}", self.user.role_ids)
+        };
+        let azure = match &self.bot.arm {
+            Some(_) => {
+                "Azure is the built-in simulator with a sample subscription (--azure live for yours)"
+            }
+            None => "Azure is your subscription (AZURE_SUBSCRIPTION_ID)",
+        };
         format!(
-            "azcord shell: you are user {} in {place}.\nType a slash command such as /help or /ping; type a number to press a button; Ctrl-D quits.",
+            "azcord shell: you are user {} with {roles} in {place}; {azure}.\nType a slash command such as /help or /vm list; type a number to press a button; Ctrl-D quits.",
             self.user.id
         )
     }

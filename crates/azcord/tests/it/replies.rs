@@ -12,19 +12,25 @@ async fn ping_and_help_answer_at_once() {
     expect![[r#"🏓 pong"#]].assert_eq(&test.render("/ping").await);
     expect![[r#"
         (only you can see this)
-        ╭──────────────────────────────────────────────────────────────╮
-        │ Commands you can run here                                    │
-        ├──────────────────────────────────────────────────────────────┤
-        │ `/help command:<name>` explains one in detail.               │
-        │                                                              │
-        │ core: `/ping` Check that azcord is up and answering          │
-        │   `/help` List the commands you can run here, or explain one │
-        │   `/about` Show which version of azcord is running           │
-        │ test: `/test steps` progress on demand                       │
-        │   `/test held` waits for the test                            │
-        │   `/test fail` fails inside                                  │
-        │   `/test panic` panics                                       │
-        ╰──────────────────────────────────────────────────────────────╯"#]]
+        ╭─────────────────────────────────────────────────────────────────────────────╮
+        │ Commands you can run here                                                   │
+        ├─────────────────────────────────────────────────────────────────────────────┤
+        │ `/help command:<name>` explains one in detail.                              │
+        │                                                                             │
+        │ core: `/ping` Check that azcord is up and answering                         │
+        │   `/help` List the commands you can run here, or explain one                │
+        │   `/about` Show which version of azcord is running                          │
+        │ vm: `/vm list` List VMs with their power state, size and location           │
+        │   `/vm status` Show one VM's details and power state                        │
+        │ aci: `/aci list` List container groups with their state, containers, IP and │
+        │ location                                                                    │
+        │   `/aci status` Show one container group's state and its containers         │
+        │   `/aci logs` Show the end of a container's log                             │
+        │ test: `/test steps` progress on demand                                      │
+        │   `/test held` waits for the test                                           │
+        │   `/test fail` fails inside                                                 │
+        │   `/test panic` panics                                                      │
+        ╰─────────────────────────────────────────────────────────────────────────────╯"#]]
     .assert_eq(&test.render("/help").await);
     let about = test.render("/about").await;
     assert!(about.contains(env!("CARGO_PKG_VERSION")), "{about}");

@@ -200,5 +200,5 @@ fn version_and_commands_describe_this_build() {
         .iter()
         .map(|command| command.name.as_str())
         .collect();
-    assert_eq!(names, ["ping", "help", "about"]);
+    assert_eq!(names, ["ping", "help", "about", "vm", "aci"]);
 }
