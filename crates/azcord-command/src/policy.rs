@@ -132,11 +132,8 @@ impl Policy {
                 rule: Some(rule.name.clone()),
             };
         }
-        let limited = self
-            .granting_rules(&signature.name, caller)
-            .next()
-            .is_some();
-        if signature.kind == CommandKind::Read && !limited {
+        // Reads stay open everywhere, even to members whose grants are limited.
+        if signature.kind == CommandKind::Read {
             return Decision::Allow { rule: None };
         }
         Decision::Deny {
@@ -392,6 +389,13 @@ mod tests {
             !policy
                 .decide_resource_group(&start, &alice, "prod")
                 .is_allowed()
+        );
+        let status = Signature::new("vm status", "status");
+        assert!(
+            policy
+                .decide_resource_group(&status, &alice, "prod")
+                .is_allowed(),
+            "reads stay open"
         );
         let ops = caller(5, &[10], Some(1), 100);
         assert!(

@@ -164,7 +164,7 @@ impl Act {
         progress: &Progress,
     ) -> Result<Reply, CommandError> {
         let action = self.action;
-        progress.update(render::progress(action, &target, 0));
+        progress.update(render::progress(action, &target, None));
         let operation = self
             .shared
             .azure
@@ -182,7 +182,7 @@ impl Act {
             &operation,
             self.shared.settings.wait,
             |elapsed| {
-                progress.update(render::progress(action, &target, elapsed.as_secs()));
+                progress.update(render::progress(action, &target, Some(elapsed.as_secs())));
             },
         )
         .await;

@@ -307,13 +307,16 @@ pub(crate) fn confirmation(
 pub(crate) fn progress(
     action: ContainerGroupAction,
     target: &GroupTarget,
-    elapsed_secs: u64,
+    elapsed_secs: Option<u64>,
 ) -> String {
     format!(
-        "🔄 {} **{}** in `{}`… {elapsed_secs} s",
+        "🔄 {} **{}** in `{}`…{}",
         verbs(action).doing,
         target.name,
-        target.resource_group
+        target.resource_group,
+        elapsed_secs
+            .map(|secs| format!(" {secs} s"))
+            .unwrap_or_default()
     )
 }
 
@@ -337,7 +340,7 @@ pub(crate) fn failed(
     elapsed_secs: u64,
 ) -> String {
     format!(
-        "❌ Could not {} **{}** in `{}` · {reason} · after {elapsed_secs} s",
+        "Could not {} **{}** in `{}` · {reason} · after {elapsed_secs} s",
         verbs(action).command,
         target.name,
         target.resource_group

@@ -481,14 +481,14 @@ async fn answers_and_the_calls_behind_them() {
           ✅ **worker** in `staging` is running · took 0 s
           azure: ["begin staging/worker Start", "poll"]
         /aci start name:staging/ghost
-          user: ❌ Could not start **ghost** in `staging` · Azure answered `ResourceNotFound`: The Resource 'Microsoft.ContainerInstance/containerGroups/ghost' under resource group 'staging' was not found. · after 0 s
+          user: Could not start **ghost** in `staging` · Azure answered `ResourceNotFound`: The Resource 'Microsoft.ContainerInstance/containerGroups/ghost' under resource group 'staging' was not found. · after 0 s
           azure: ["begin staging/ghost Start"]
         /aci start name:worker
           denied: you may not run `/aci start` on resource group `staging`, and no rule grants it to you here; it is granted by: - rule `ops`: for <@&10> on resource groups prod-*
           azure: ["list *"]
         /aci list resource_group:staging
-          denied: you may not run `/aci list` on resource group `staging`, and no rule grants it to you here; it is granted by: - rule `ops`: for <@&10> on resource groups prod-*
-          azure: []
+          # 1 container group in `staging` · 0 running
+          azure: ["list staging"]
         /aci list resource_group:prod web
           user: `prod web` is not a valid resource group name: use only letters, digits, `_`, `-`, `.`, `(` and `)`
           azure: []
@@ -563,7 +563,7 @@ async fn a_failed_operation_says_what_azure_said() {
     let answer = harness
         .run("aci start", &[("name", "staging/worker")])
         .await;
-    expect_test::expect!["user: ❌ Could not start **worker** in `staging` · Azure answered `ContainerGroupQuotaReached`: Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota exceeded · after 0 s"].assert_eq(&first_line(&answer));
+    expect_test::expect!["user: Could not start **worker** in `staging` · Azure answered `ContainerGroupQuotaReached`: Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota exceeded · after 0 s"].assert_eq(&first_line(&answer));
 }
 
 #[tokio::test]

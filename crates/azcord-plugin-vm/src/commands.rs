@@ -131,7 +131,7 @@ impl Act {
     /// Runs the action and follows it to the end, editing the reply as it goes.
     async fn execute(&self, target: VmTarget, progress: &Progress) -> Result<Reply, CommandError> {
         let action = self.action;
-        progress.update(render::progress(action, &target, 0));
+        progress.update(render::progress(action, &target, None));
         let operation = self
             .shared
             .azure
@@ -147,7 +147,7 @@ impl Act {
             &operation,
             self.shared.settings.wait,
             |elapsed| {
-                progress.update(render::progress(action, &target, elapsed.as_secs()));
+                progress.update(render::progress(action, &target, Some(elapsed.as_secs())));
             },
         )
         .await;

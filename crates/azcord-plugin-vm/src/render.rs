@@ -207,12 +207,15 @@ pub(crate) fn confirmation(action: VmAction, target: &VmTarget, ttl_secs: u64) -
     )
 }
 
-pub(crate) fn progress(action: VmAction, target: &VmTarget, elapsed_secs: u64) -> String {
+pub(crate) fn progress(action: VmAction, target: &VmTarget, elapsed_secs: Option<u64>) -> String {
     format!(
-        "🔄 {} **{}** in `{}`… {elapsed_secs} s",
+        "🔄 {} **{}** in `{}`…{}",
         verbs(action).doing,
         target.name,
-        target.resource_group
+        target.resource_group,
+        elapsed_secs
+            .map(|secs| format!(" {secs} s"))
+            .unwrap_or_default()
     )
 }
 
@@ -232,7 +235,7 @@ pub(crate) fn failed(
     elapsed_secs: u64,
 ) -> String {
     format!(
-        "❌ Could not {} **{}** in `{}` · {reason} · after {elapsed_secs} s",
+        "Could not {} **{}** in `{}` · {reason} · after {elapsed_secs} s",
         verbs(action).command,
         target.name,
         target.resource_group

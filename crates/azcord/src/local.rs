@@ -10,9 +10,10 @@ use crate::plugins::AzureSettings;
 use azcord_azure::{AzureConfig, CredentialSource, RetrySettings, ServicePrincipal};
 use azcord_command::twilight_model::id::{Id, marker::InteractionMarker};
 use azcord_command::{
-    DispatchConfig, DispatchObserver, Dispatcher, Finished, Plugin, Policy, Registry, Secret,
+    AuditSink, DispatchConfig, DispatchObserver, Dispatcher, Finished, Plugin, Policy, Registry,
+    Secret,
 };
-use azcord_gateway::{GatewayConfig, GatewayError, ShardSelection, ShardStatus};
+use azcord_gateway::{ChannelAuditSink, GatewayConfig, GatewayError, ShardSelection, ShardStatus};
 use azcord_sim::{
     ArmSim, ArmSimConfig, DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle,
     Invocation, SimMessage, SimUser,
@@ -35,6 +36,10 @@ pub struct LocalOptions {
     pub azure: LocalAzure,
     /// How the Azure plugins behave.
     pub azure_settings: AzureSettings,
+    /// How Azure calls are retried (the simulated Azure only).
+    pub azure_retry: RetrySettings,
+    /// A channel to post audit events in.
+    pub audit_channel: Option<u64>,
     /// Plugins to run besides the built-in ones (tests add their own).
     pub extra_plugins: Vec<Plugin>,
     /// Observers of the dispatcher, such as metrics.
@@ -51,6 +56,8 @@ impl Default for LocalOptions {
             sim: DiscordSimConfig::default(),
             azure: LocalAzure::Simulated(ArmSimConfig::default()),
             azure_settings: AzureSettings::default(),
+            azure_retry: RetrySettings::default(),
+            audit_channel: None,
             extra_plugins: Vec::new(),
             observers: Vec::new(),
             drain_timeout: Duration::from_secs(10),
@@ -111,7 +118,7 @@ impl LocalBot {
                         client_secret: Secret::new(arm.config().client_secret.clone()),
                         authority_host: arm.authority_host(),
                     }),
-                    retry: RetrySettings::default(),
+                    retry: options.azure_retry,
                 };
                 let azure = azcord_azure::connect(config)
                     .await
@@ -132,12 +139,20 @@ impl LocalBot {
         let mut plugins = crate::plugins::plugins(&azure, options.azure_settings);
         plugins.extend(options.extra_plugins);
         let registry = Registry::new(plugins)?;
+        let audit_channel = options
+            .audit_channel
+            .and_then(Id::new_checked)
+            .map(|channel| Arc::new(ChannelAuditSink::new(channel)));
+        let audit_sinks: Vec<Arc<dyn AuditSink>> = audit_channel
+            .iter()
+            .map(|sink| Arc::clone(sink) as Arc<dyn AuditSink>)
+            .collect();
         let dispatcher = Dispatcher::build(
             registry,
             options.policy,
             options.dispatch,
             options.observers,
-            Vec::new(),
+            audit_sinks,
         );
         let config = GatewayConfig {
             token: Secret::new(sim.config().token.clone()),
@@ -147,7 +162,7 @@ impl LocalBot {
             guild: azcord_command::twilight_model::id::Id::new_checked(sim.config().guild_id),
             drain_timeout: options.drain_timeout,
             on_shard_phase: None,
-            audit_channel: None,
+            audit_channel,
         };
         let bot = azcord_gateway::connect(config, dispatcher.clone()).await?;
         let status = bot.status();

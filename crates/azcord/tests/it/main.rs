@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
+mod azure;
 mod gateway;
 mod replies;
 mod run;

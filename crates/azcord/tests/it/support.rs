@@ -169,6 +169,15 @@ impl TestBot {
 }
 
 pub(crate) fn render(message: &SimMessage) -> String {
+    render_at(message, 80)
+}
+
+/// Renders without wrapping long sentences, for assertions on them.
+pub(crate) fn render_wide(message: &SimMessage) -> String {
+    render_at(message, 400)
+}
+
+fn render_at(message: &SimMessage, width: usize) -> String {
     let view = MessageView {
         content: Some(message.content.as_str()).filter(|content| !content.is_empty()),
         embeds: &message.embeds,
@@ -178,7 +187,7 @@ pub(crate) fn render(message: &SimMessage) -> String {
     render_message(
         &view,
         &RenderOptions {
-            width: 80,
+            width,
             color: false,
         },
     )
