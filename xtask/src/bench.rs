@@ -38,5 +38,10 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         .current_dir(&root)
         .status()?;
     anyhow::ensure!(status.success(), "the benchmark failed with {status}");
+    let status = std::process::Command::new(root.join("target/release/azcord-bench"))
+        .arg("azure")
+        .current_dir(&root)
+        .status()?;
+    anyhow::ensure!(status.success(), "the Azure benchmark failed with {status}");
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 #![allow(clippy::print_stdout, reason = "the report is the program's output")]
 
+mod azure;
 mod floor;
 
 use std::{
@@ -34,6 +35,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Mode {
+    /// Count ARM calls per command and time how soon Discord hears that an
+    /// operation finished, against the Discord and ARM simulators.
+    Azure {
+        /// Actions to time.
+        #[arg(long, default_value_t = 6)]
+        rounds: usize,
+        /// How long the simulated operations take, in milliseconds; not a multiple of
+        /// the poll interval, so that operations end between two polls.
+        #[arg(long, default_value_t = 2500)]
+        transition_ms: u64,
+        /// The Retry-After the simulated Azure sends, in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        retry_after_ms: u64,
+    },
     /// Run the bare twilight floor against a Discord-compatible server (used by the bench itself).
     Floor {
         #[arg(long)]
@@ -56,6 +71,15 @@ fn main() -> anyhow::Result<()> {
             gateway_url,
             token,
         }) => runtime.block_on(floor::run(&api_url, &gateway_url, token)),
+        Some(Mode::Azure {
+            rounds,
+            transition_ms,
+            retry_after_ms,
+        }) => runtime.block_on(azure::run(
+            rounds,
+            Duration::from_millis(transition_ms),
+            Duration::from_millis(retry_after_ms),
+        )),
         None => runtime.block_on(bench(&cli)),
     }
 }
