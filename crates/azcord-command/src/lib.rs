@@ -17,6 +17,7 @@ mod policy;
 mod registry;
 mod reply;
 mod secret;
+mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -34,6 +35,7 @@ pub use policy::{CommandPattern, Decision, Policy, Rule};
 pub use registry::{Catalog, Group, Plugin, Registry, RegistryError, Resolved};
 pub use reply::{Button, ButtonStyle, Reply};
 pub use secret::Secret;
+pub use table::code_block_table;
 
 /// Re-exported so that plugins name the same twilight types as this crate.
 pub use twilight_interactions;

@@ -457,11 +457,7 @@ fn choice(label: &str, value: String) -> CommandOptionChoice {
 /// An Azure failure as the caller sees it: Azure's code and message when it sent them,
 /// a reference to the trace otherwise.
 fn azure_error(error: AzureError) -> CommandError {
-    if error.code.is_some() || error.is_users_to_fix() {
-        CommandError::user(error.user_message())
-    } else {
-        CommandError::internal(error)
-    }
+    error.into_command_error(str::to_owned)
 }
 
 /// A failed action, with the elapsed time.
@@ -471,14 +467,8 @@ fn failure(
     error: &AzureError,
     progress: &Progress,
 ) -> CommandError {
-    if error.code.is_some() || error.is_users_to_fix() {
-        CommandError::user(render::failed(
-            action,
-            target,
-            &error.user_message(),
-            progress.elapsed().as_secs(),
-        ))
-    } else {
-        CommandError::internal(error.clone())
-    }
+    let elapsed = progress.elapsed().as_secs();
+    error
+        .clone()
+        .into_command_error(|reason| render::failed(action, target, reason, elapsed))
 }

@@ -3,9 +3,8 @@
 use std::fmt::Write as _;
 
 use azcord_azure::{PowerState, VmAction, VmDetails, VmSummary};
-use azcord_command::Reply;
+use azcord_command::{Reply, code_block_table};
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder};
-use unicode_width::UnicodeWidthStr as _;
 
 use crate::resolve::VmTarget;
 
@@ -38,40 +37,12 @@ pub(crate) fn list(vms: &[VmSummary], resource_group: Option<&str>) -> Reply {
         })
         .collect();
     rows.sort_by(|a, b| (&a[1], &a[0]).cmp(&(&b[1], &b[0])));
-    let header = ["NAME", "RESOURCE GROUP", "STATE", "SIZE", "LOCATION"].map(str::to_owned);
-    let widths: Vec<usize> = (0..5)
-        .map(|column| {
-            rows.iter()
-                .chain([&header])
-                .map(|row| row[column].width())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |row: &[String; 5]| -> String {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| {
-                format!("{cell}{}", " ".repeat(width.saturating_sub(cell.width())))
-            })
-            .collect();
-        cells.join("  ").trim_end().to_owned()
-    };
-    let mut table = String::from("```\n");
-    table.push_str(&line(&header));
-    table.push('\n');
-    let mut shown = 0;
-    for row in &rows {
-        let next = line(row);
-        if table.len() + next.len() > DESCRIPTION_BUDGET {
-            break;
-        }
-        table.push_str(&next);
-        table.push('\n');
-        shown += 1;
-    }
-    table.push_str("```");
+    let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
+    let (mut table, shown) = code_block_table(
+        &["NAME", "RESOURCE GROUP", "STATE", "SIZE", "LOCATION"],
+        &rows,
+        DESCRIPTION_BUDGET,
+    );
     if shown < rows.len() {
         let _ = write!(
             table,

@@ -107,6 +107,23 @@ async fn start() -> Azure {
     start_with(Duration::from_secs(60)).await
 }
 
+/// The custom id of the button labelled `label` on `message`.
+fn button(message: &SimMessage, label: &str) -> String {
+    use azcord_command::twilight_model::channel::message::Component;
+    message
+        .components
+        .iter()
+        .flat_map(|row| match row {
+            Component::ActionRow(row) => row.components.clone(),
+            _ => Vec::new(),
+        })
+        .find_map(|component| match component {
+            Component::Button(button) if button.label.as_deref() == Some(label) => button.custom_id,
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no button {label}"))
+}
+
 /// An edit made after a poll found the operation still running: proof that Azure
 /// has it, so finishing the simulator's transitions now finishes it.
 fn polled(event: &InteractionEvent) -> bool {
@@ -170,25 +187,10 @@ impl Azure {
         label: &str,
         user: &SimUser,
     ) -> azcord::local::Exchange {
-        let custom_id = message
-            .components
-            .iter()
-            .flat_map(|row| match row {
-                azcord_command::twilight_model::channel::message::Component::ActionRow(row) => {
-                    row.components.clone()
-                }
-                _ => Vec::new(),
-            })
-            .find_map(|component| match component {
-                azcord_command::twilight_model::channel::message::Component::Button(button)
-                    if button.label.as_deref() == Some(label) =>
-                {
-                    button.custom_id
-                }
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("no button {label}"));
-        self.bot.click(message, &custom_id, user).await.unwrap()
+        self.bot
+            .click(message, &button(message, label), user)
+            .await
+            .unwrap()
     }
 }
 
@@ -460,17 +462,7 @@ async fn confirmations_belong_to_the_caller_and_say_what_they_cost() {
         .unwrap();
     let message = exchange.handle.message().unwrap();
     let mut finished = azure.bot.finished();
-    let custom_id = match &message.components[0] {
-        azcord_command::twilight_model::channel::message::Component::ActionRow(row) => {
-            match &row.components[0] {
-                azcord_command::twilight_model::channel::message::Component::Button(button) => {
-                    button.custom_id.clone().unwrap()
-                }
-                _ => panic!(),
-            }
-        }
-        _ => panic!(),
-    };
+    let custom_id = button(&message, "Restart");
     let mut click = azure.bot.sim.click(&message, &custom_id, &ops()).unwrap();
     click.wait_for(polled).await;
     azure.arm.finish_transitions();
@@ -732,24 +724,7 @@ async fn every_aci_command_answers() {
             .unwrap();
         let message = exchange.handle.message().unwrap();
         let mut finished = azure.bot.finished();
-        let custom_id = message
-            .components
-            .iter()
-            .flat_map(|row| match row {
-                azcord_command::twilight_model::channel::message::Component::ActionRow(row) => {
-                    row.components.clone()
-                }
-                _ => Vec::new(),
-            })
-            .find_map(|component| match component {
-                azcord_command::twilight_model::channel::message::Component::Button(button)
-                    if button.label.as_deref() == Some(label) =>
-                {
-                    button.custom_id
-                }
-                _ => None,
-            })
-            .unwrap();
+        let custom_id = button(&message, label);
         let mut click = azure.bot.sim.click(&message, &custom_id, &ops()).unwrap();
         if label == "Restart" {
             click.wait_for(polled).await;
