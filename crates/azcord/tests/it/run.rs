@@ -202,3 +202,57 @@ fn version_and_commands_describe_this_build() {
         .collect();
     assert_eq!(names, ["ping", "help", "about", "vm", "aci"]);
 }
+
+#[test]
+fn check_config_prints_the_effective_policy_or_what_is_wrong() {
+    let dir = std::env::temp_dir().join(format!("azcord-check-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "[[policy.rules]]\nname = \"ops\"\ncommands = [\"vm start\", \"vm stop\"]\nroles = [7]\nresource_groups = [\"staging\"]\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_azcord"))
+        .args(["check-config", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("/vm "))
+        .map(str::trim_end)
+        .collect();
+    expect_test::expect![[r#"
+        [
+            "  /vm list              read        [vm] every member, servers only",
+            "  /vm status            read        [vm] every member, servers only",
+            "  /vm start             write       [vm] rules ops, servers only",
+            "  /vm stop              destructive [vm] rules ops, servers only",
+            "  /vm deallocate        destructive [vm] nobody (no rule grants it), servers only",
+            "  /vm restart           destructive [vm] nobody (no rule grants it), servers only",
+        ]
+    "#]]
+    .assert_debug_eq(&lines);
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[policy.rules]]\nname = \"ops\"\ncommand = [\"vm *\"]\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_azcord"))
+        .args(["check-config", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("invalid config file") && stderr.contains("unknown field `command`"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
