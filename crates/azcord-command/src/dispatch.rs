@@ -255,9 +255,10 @@ impl Dispatcher {
     pub fn spawn(&self, interaction: Interaction, responder: Arc<dyn Responder>, shard: u32) {
         let dispatcher = self.clone();
         let refuse = self.is_closed();
+        let incoming = Incoming::from(interaction);
         self.inner.tracker.spawn(async move {
             dispatcher
-                .handle_accepted(interaction, responder.as_ref(), shard, refuse)
+                .handle_accepted(incoming, responder.as_ref(), shard, refuse)
                 .await;
         });
     }
@@ -284,14 +285,18 @@ impl Dispatcher {
     }
 
     /// Handles one interaction to the end: runs its command and delivers the replies.
-    pub async fn handle(
-        &self,
+    pub fn handle<'a>(
+        &'a self,
         interaction: Interaction,
-        responder: &dyn Responder,
+        responder: &'a dyn Responder,
         shard: u32,
-    ) -> Finished {
-        self.handle_accepted(interaction, responder, shard, self.is_closed())
-            .await
+    ) -> impl Future<Output = Finished> + Send + 'a {
+        self.handle_accepted(
+            Incoming::from(interaction),
+            responder,
+            shard,
+            self.is_closed(),
+        )
     }
 
     fn is_closed(&self) -> bool {
@@ -301,7 +306,7 @@ impl Dispatcher {
     /// Handles one interaction; `refuse` says whether it arrived after [`Dispatcher::close`].
     async fn handle_accepted(
         &self,
-        interaction: Interaction,
+        interaction: Incoming,
         responder: &dyn Responder,
         shard: u32,
         refuse: bool,
@@ -310,7 +315,7 @@ impl Dispatcher {
         // The name must be known when the span starts: exporters cannot rename it later.
         let span = tracing::info_span!(
             "interaction",
-            otel.name = span_name(&interaction),
+            otel.name = interaction.span_name.as_str(),
             otel.kind = "server",
             otel.status_code = Empty,
             interaction.id = %interaction.id,
@@ -356,13 +361,13 @@ impl Dispatcher {
 
     async fn handle_inner(
         &self,
-        interaction: Interaction,
+        interaction: Incoming,
         responder: &dyn Responder,
         started: Instant,
         refuse: bool,
     ) -> (String, Outcome) {
         let span = Span::current();
-        let Some(caller) = caller(&interaction) else {
+        let Some(caller) = interaction.caller else {
             tracing::warn!("skipping an interaction without a user");
             return ("unknown".to_owned(), Outcome::Skipped);
         };
@@ -428,7 +433,7 @@ impl Dispatcher {
                 (signature.name.clone(), outcome)
             }
             (InteractionType::MessageComponent, Some(InteractionData::MessageComponent(data))) => {
-                let message_id = interaction.message.as_ref().map(|message| message.id);
+                let message_id = interaction.message_id;
                 let found = Button::parse_custom_id(&data.custom_id).and_then(|(name, payload)| {
                     Some((self.inner.catalog.registry().get(name)?, payload))
                 });
@@ -917,6 +922,35 @@ fn internal_error_reply(reference: Id<InteractionMarker>) -> Reply {
         "something went wrong on our side; the team can trace it with reference `{reference}`"
     ))
     .ephemeral()
+}
+
+/// The parts of an interaction the dispatcher uses, taken out before anything awaits:
+/// the rest (channel, member and message objects of several kilobytes) would otherwise
+/// be held by every interaction in flight.
+struct Incoming {
+    id: Id<InteractionMarker>,
+    application_id: Id<ApplicationMarker>,
+    kind: InteractionType,
+    token: String,
+    data: Option<InteractionData>,
+    caller: Option<Caller>,
+    message_id: Option<Id<twilight_model::id::marker::MessageMarker>>,
+    span_name: String,
+}
+
+impl From<Interaction> for Incoming {
+    fn from(interaction: Interaction) -> Self {
+        Self {
+            caller: caller(&interaction),
+            message_id: interaction.message.as_ref().map(|message| message.id),
+            span_name: span_name(&interaction),
+            id: interaction.id,
+            application_id: interaction.application_id,
+            kind: interaction.kind,
+            token: interaction.token,
+            data: interaction.data,
+        }
+    }
 }
 
 fn caller(interaction: &Interaction) -> Option<Caller> {

@@ -420,3 +420,14 @@ fn options_are_described_with_sensitive_values_redacted() {
         r#"name="web 1" password=<redacted> count=3"#
     );
 }
+
+/// Every interaction in flight holds one of these futures; a burst of a thousand must
+/// not cost a thousand copies of the whole interaction payload.
+#[test]
+fn an_interaction_in_flight_stays_small() {
+    let dispatcher = dispatcher(None);
+    let recorder = Recorder::default();
+    let handling = dispatcher.handle(command("quick"), &recorder, 0);
+    let size = std::mem::size_of_val(&handling);
+    assert!(size < 8 * 1024, "the handling future is {size} bytes");
+}
