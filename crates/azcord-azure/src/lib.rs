@@ -21,6 +21,7 @@ mod containers;
 mod credentials;
 mod error;
 mod errors_map;
+mod lookup;
 mod lro;
 mod model;
 mod names;
@@ -33,6 +34,7 @@ pub use config::{
 };
 pub use connect::connect;
 pub use error::{AzureError, AzureErrorKind};
+pub use lookup::{Named, find_unique};
 pub use model::{
     ContainerGroupAction, ContainerGroupSummary, ContainerSummary, OperationStatus,
     PendingOperation, PollKind, PowerState, VmAction, VmDetails, VmSummary,

@@ -2,6 +2,7 @@
 
 use azcord_azure::{
     ContainerGroupName, ContainerGroupSummary, ContainerName, ResourceGroupName, Target,
+    find_unique,
 };
 use azcord_command::CommandError;
 
@@ -35,29 +36,9 @@ pub(crate) fn unique(
     name: &ContainerGroupName,
     groups: &[ContainerGroupSummary],
 ) -> Result<GroupTarget, CommandError> {
-    let matches: Vec<&ContainerGroupSummary> = groups
-        .iter()
-        .filter(|group| group.name.eq_ignore_ascii_case(name.as_str()))
-        .collect();
-    match matches.as_slice() {
-        [] => Err(CommandError::user(format!(
-            "there is no container group named `{name}` in the subscription; `/aci list` shows them"
-        ))),
-        [group] => to_target(group),
-        several => {
-            let candidates: Vec<String> = several
-                .iter()
-                .map(|group| format!("`{}/{}`", group.resource_group, group.name))
-                .collect();
-            Err(CommandError::user(format!(
-                "`{name}` is in {} resource groups: {}. Say which, such as `name:{}/{}`",
-                several.len(),
-                candidates.join(", "),
-                several[0].resource_group,
-                several[0].name
-            )))
-        }
-    }
+    find_unique(name.as_str(), groups, "container group", "/aci list")
+        .map_err(CommandError::user)
+        .and_then(to_target)
 }
 
 /// The container of `group` whose log to read: the one asked for, or the only one.

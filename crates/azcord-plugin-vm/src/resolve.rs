@@ -1,6 +1,6 @@
 //! From what the user typed to one VM.
 
-use azcord_azure::{ResourceGroupName, Target, VmName, VmSummary};
+use azcord_azure::{ResourceGroupName, Target, VmName, VmSummary, find_unique};
 use azcord_command::CommandError;
 
 /// One VM, named completely.
@@ -23,29 +23,9 @@ pub(crate) fn parse(input: &str) -> Result<Target<VmName>, CommandError> {
 
 /// Finds the one VM a name without a resource group means, in the subscription's list.
 pub(crate) fn unique(name: &VmName, vms: &[VmSummary]) -> Result<VmTarget, CommandError> {
-    let matches: Vec<&VmSummary> = vms
-        .iter()
-        .filter(|vm| vm.name.eq_ignore_ascii_case(name.as_str()))
-        .collect();
-    match matches.as_slice() {
-        [] => Err(CommandError::user(format!(
-            "there is no VM named `{name}` in the subscription; `/vm list` shows them"
-        ))),
-        [vm] => to_target(vm),
-        several => {
-            let candidates: Vec<String> = several
-                .iter()
-                .map(|vm| format!("`{}/{}`", vm.resource_group, vm.name))
-                .collect();
-            Err(CommandError::user(format!(
-                "`{name}` is in {} resource groups: {}. Say which, such as `name:{}/{}`",
-                several.len(),
-                candidates.join(", "),
-                several[0].resource_group,
-                several[0].name
-            )))
-        }
-    }
+    find_unique(name.as_str(), vms, "VM", "/vm list")
+        .map_err(CommandError::user)
+        .and_then(to_target)
 }
 
 fn to_target(vm: &VmSummary) -> Result<VmTarget, CommandError> {
