@@ -59,6 +59,7 @@ async fn run_serves_reports_health_and_stops_cleanly_on_sigterm() {
         .env("RUST_LOG", "debug")
         .env_remove("HONEYCOMB_API_KEY")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("AZURE_SUBSCRIPTION_ID")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -10,6 +10,7 @@ fn shell(args: &[&str]) -> (String, String, bool) {
         .args(args)
         .env_remove("HONEYCOMB_API_KEY")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("AZURE_SUBSCRIPTION_ID")
         .output()
         .unwrap();
     (
