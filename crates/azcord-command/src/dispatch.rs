@@ -660,7 +660,7 @@ impl Call<'_> {
                     () = next_update(&mut updates, next_edit) => {
                         let latest = updates.borrow_and_update().clone();
                         if let Some(reply) = latest {
-                            self.edit(&reply, mode, signature).await;
+                            self.edit(&reply).await;
                         }
                         next_edit = tokio::time::Instant::now() + config.min_edit_interval;
                     }
@@ -676,7 +676,7 @@ impl Call<'_> {
                 ack_failed = self.defer(signature, mode).await.is_err();
                 let latest = updates.borrow_and_update().clone();
                 if let (true, false, Some(reply)) = (update, ack_failed, latest) {
-                    self.edit(&reply, mode, signature).await;
+                    self.edit(&reply).await;
                     next_edit = tokio::time::Instant::now() + config.min_edit_interval;
                 }
             }
@@ -712,7 +712,7 @@ impl Call<'_> {
             })
             .await
         } else {
-            self.edit(&reply, mode, signature).await
+            self.edit(&reply).await
         };
         if delivered {
             outcome
@@ -733,8 +733,7 @@ impl Call<'_> {
         self.acknowledge(&signature.name, &response).await
     }
 
-    async fn edit(&self, reply: &Reply, mode: AckMode, signature: &Signature) -> bool {
-        let _ = (mode, signature);
+    async fn edit(&self, reply: &Reply) -> bool {
         match self
             .responder
             .edit_original(self.target, &reply.to_response_data())
@@ -1028,25 +1027,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
 fn span_name(interaction: &Interaction) -> String {
     match &interaction.data {
         Some(InteractionData::ApplicationCommand(data)) => {
-            let mut name = format!("/{}", data.name);
-            let mut options = data.options.as_slice();
-            while let [
-                CommandDataOption {
-                    name: sub,
-                    value: CommandOptionValue::SubCommand(inner),
-                },
-            ]
-            | [
-                CommandDataOption {
-                    name: sub,
-                    value: CommandOptionValue::SubCommandGroup(inner),
-                },
-            ] = options
-            {
-                name.push(' ');
-                name.push_str(sub);
-                options = inner;
-            }
+            let name = format!("/{}", crate::registry::command_path(data).0);
             match interaction.kind {
                 InteractionType::ApplicationCommandAutocomplete => format!("autocomplete {name}"),
                 _ => name,

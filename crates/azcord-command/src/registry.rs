@@ -176,25 +176,8 @@ impl Registry {
 
     /// Finds the command an interaction is for, following subcommands.
     pub fn resolve(&self, data: &CommandData) -> Option<Resolved<'_>> {
-        let mut name = data.name.clone();
-        let mut options = data.options.clone();
-        while let [
-            CommandDataOption {
-                name: sub,
-                value: CommandOptionValue::SubCommand(inner),
-            },
-        ]
-        | [
-            CommandDataOption {
-                name: sub,
-                value: CommandOptionValue::SubCommandGroup(inner),
-            },
-        ] = options.as_slice()
-        {
-            name.push(' ');
-            name.push_str(sub);
-            options = inner.clone();
-        }
+        let (name, options) = command_path(data);
+        let options = options.to_vec();
         let (signature, command) = self.get(&name)?;
         Some(Resolved {
             signature,
@@ -264,6 +247,31 @@ impl Registry {
         }
         Ok(())
     }
+}
+
+/// The full name an interaction's command data names (`vm start`), following
+/// subcommand groups and subcommands, and the options of that leaf.
+pub(crate) fn command_path(data: &CommandData) -> (String, &[CommandDataOption]) {
+    let mut name = data.name.clone();
+    let mut options = data.options.as_slice();
+    while let [
+        CommandDataOption {
+            name: sub,
+            value: CommandOptionValue::SubCommand(inner),
+        },
+    ]
+    | [
+        CommandDataOption {
+            name: sub,
+            value: CommandOptionValue::SubCommandGroup(inner),
+        },
+    ] = options
+    {
+        name.push(' ');
+        name.push_str(sub);
+        options = inner;
+    }
+    (name, options)
 }
 
 fn check_description(name: &str, description: &str) -> Result<(), RegistryError> {

@@ -133,12 +133,7 @@ pub async fn connect(config: GatewayConfig, dispatcher: Dispatcher) -> Result<Bo
         sink.attach(Arc::clone(&client));
     }
 
-    let application = request(
-        &client,
-        "fetch the application",
-        client.current_user_application(),
-    )
-    .await?;
+    let application = request("fetch the application", client.current_user_application()).await?;
     let application_id = application.id;
     tracing::info!(application.id = %application_id, application.name = %application.name, "found application");
 
@@ -169,12 +164,7 @@ pub async fn connect(config: GatewayConfig, dispatcher: Dispatcher) -> Result<Bo
         }
     }
 
-    let gateway = request(
-        &client,
-        "fetch the gateway information",
-        client.gateway().authed(),
-    )
-    .await?;
+    let gateway = request("fetch the gateway information", client.gateway().authed()).await?;
     let limit = gateway.session_start_limit;
     let (start, end, total) = match config.shards {
         ShardSelection::Recommended => (0, gateway.shards, gateway.shards),
@@ -387,7 +377,6 @@ fn split_api_url(url: &str) -> Option<(String, bool)> {
 }
 
 async fn request<T: serde::de::DeserializeOwned + Unpin>(
-    _client: &Client,
     what: &'static str,
     request: impl IntoFuture<Output = Result<twilight_http::Response<T>, twilight_http::Error>>,
 ) -> Result<T, GatewayError> {

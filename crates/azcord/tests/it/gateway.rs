@@ -191,7 +191,6 @@ async fn commands_are_registered_only_when_they_change() {
         error.to_string(),
         "Discord rejected the bot token (401 Unauthorized): check DISCORD_TOKEN"
     );
-    let _ = (CHANNEL, user());
 }
 
 #[tokio::test]
