@@ -1,0 +1,3 @@
+//! xtask's integration tests: the delivery tasks run as a user runs them.
+
+mod tools;
