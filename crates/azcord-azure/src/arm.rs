@@ -6,7 +6,7 @@ use std::sync::Arc;
 use azure_core::{
     Context, Method, Pipeline, Request, Url,
     auth::TokenCredential,
-    headers::{AUTHORIZATION, Headers},
+    headers::{AUTHORIZATION, CONTENT_TYPE, Headers},
 };
 
 use crate::{AzureError, AzureErrorKind, errors_map::map_error};
@@ -29,14 +29,48 @@ impl Arm {
         url: &str,
     ) -> Result<(u16, Headers, Vec<u8>), AzureError> {
         let url = self.checked_url(url)?;
+        self.send(Method::Get, url, None).await
+    }
+
+    /// Sends a request to `path` (from `/subscriptions/…`, with its query) on the
+    /// Resource Manager endpoint, with a JSON `body` if given; answers the status,
+    /// headers and body of a successful answer.
+    pub(crate) async fn send_to_path(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Headers, Vec<u8>), AzureError> {
+        let url = self.endpoint.join(path_and_query).map_err(|_| {
+            AzureError::new(
+                AzureErrorKind::Unexpected,
+                format!(
+                    "`{}` is not a Resource Manager path",
+                    path_and_query.escape_default()
+                ),
+            )
+        })?;
+        self.send(method, url, body).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Headers, Vec<u8>), AzureError> {
         let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
         let token = self
             .credential
             .get_token(&scopes)
             .await
             .map_err(|error| map_error(&error))?;
-        let mut request = Request::new(url, Method::Get);
+        let mut request = Request::new(url, method);
         request.insert_header(AUTHORIZATION, format!("Bearer {}", token.token.secret()));
+        if let Some(body) = body {
+            request.insert_header(CONTENT_TYPE, "application/json");
+            request.set_body(body);
+        }
         let response = self
             .pipeline
             .send(&Context::new(), &mut request)

@@ -5,8 +5,14 @@ use std::sync::Arc;
 use azure_core::{Url, auth::TokenCredential};
 
 use crate::{
-    Azure, AzureConfig, AzureError, AzureErrorKind, arm::Arm, compute::ArmVirtualMachines,
-    containers::ArmContainerGroups, credentials, errors_map::map_error, lro::ArmOperations,
+    Azure, AzureConfig, AzureError, AzureErrorKind,
+    arm::Arm,
+    compute::ArmVirtualMachines,
+    containers::ArmContainerGroups,
+    credentials,
+    deployments::{ArmDeployments, Deployments},
+    errors_map::map_error,
+    lro::ArmOperations,
     pipeline,
 };
 
@@ -15,6 +21,14 @@ use crate::{
 /// clients, which all share one pipeline, one credential and the explicit scope
 /// `<endpoint>/.default`.
 pub async fn connect(config: AzureConfig) -> Result<Azure, AzureError> {
+    connect_deployments(config).await.map(|(azure, _)| azure)
+}
+
+/// Connects as [`connect`] does, and also answers a [`Deployments`] client over the same
+/// credential and pipeline, for delivery tooling that deploys templates.
+pub async fn connect_deployments(
+    config: AzureConfig,
+) -> Result<(Azure, Arc<dyn Deployments>), AzureError> {
     let endpoint = Url::parse(&config.resource_manager_endpoint).map_err(|_| {
         AzureError::new(
             AzureErrorKind::Unexpected,
@@ -60,7 +74,8 @@ pub async fn connect(config: AzureConfig) -> Result<Azure, AzureError> {
         scopes,
         pipeline: pipeline::pipeline(options),
     });
-    Ok(Azure {
+    let deployments: Arc<dyn Deployments> = Arc::new(ArmDeployments { arm: arm.clone() });
+    let azure = Azure {
         vms: Arc::new(ArmVirtualMachines {
             client: compute,
             arm: arm.clone(),
@@ -70,5 +85,6 @@ pub async fn connect(config: AzureConfig) -> Result<Azure, AzureError> {
             arm: arm.clone(),
         }),
         operations: Arc::new(ArmOperations { arm }),
-    })
+    };
+    Ok((azure, deployments))
 }

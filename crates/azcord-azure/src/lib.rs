@@ -19,6 +19,7 @@ mod config;
 mod connect;
 mod containers;
 mod credentials;
+mod deployments;
 mod error;
 mod errors_map;
 mod lookup;
@@ -32,11 +33,16 @@ pub use config::{
     AzureConfig, ConfigError, CredentialSource, PUBLIC_CLOUD_AUTHORITY, PUBLIC_CLOUD_ENDPOINT,
     RetrySettings, ServicePrincipal,
 };
-pub use connect::connect;
+pub use connect::{connect, connect_deployments};
+pub use deployments::{
+    DeploymentError, DeploymentSummary, Deployments, ParameterValue, TemplateDeployment,
+};
 pub use error::{AzureError, AzureErrorKind};
 pub use lookup::{Named, find_unique};
 pub use model::{
     ContainerGroupAction, ContainerGroupSummary, ContainerSummary, OperationStatus,
     PendingOperation, PollKind, PowerState, VmAction, VmDetails, VmSummary,
 };
-pub use names::{ContainerGroupName, ContainerName, NameError, ResourceGroupName, Target, VmName};
+pub use names::{
+    ContainerGroupName, ContainerName, DeploymentName, NameError, ResourceGroupName, Target, VmName,
+};

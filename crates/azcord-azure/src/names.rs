@@ -62,6 +62,11 @@ name_type!(
     ContainerName, "container name", check_lowercase_dns
 );
 
+name_type!(
+    /// A template deployment name: 1-64 letters, digits, `_`, `-`, `.`, `(` or `)`.
+    DeploymentName, "deployment name", check_deployment
+);
+
 /// What the `name` option of a command names: `name` or `resource_group/name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target<N> {
@@ -101,6 +106,17 @@ fn check_resource_group(input: &str) -> Result<(), &'static str> {
     }
     if input.ends_with('.') {
         return Err("it must not end with `.`");
+    }
+    Ok(())
+}
+
+fn check_deployment(input: &str) -> Result<(), &'static str> {
+    check_length(input, 64)?;
+    if !input
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')'))
+    {
+        return Err("use only letters, digits, `_`, `-`, `.`, `(` and `)`");
     }
     Ok(())
 }
@@ -202,6 +218,10 @@ mod tests {
         assert!(ContainerGroupName::new("frontend-1").is_ok());
         for bad in ["Frontend", "front--end", "-front", "front_end", ""] {
             assert!(ContainerGroupName::new(bad).is_err(), "{bad}");
+        }
+        assert!(DeploymentName::new("azcord-1a2b3c4(x).y_z").is_ok());
+        for bad in ["azcord/1", "a b", "", &"a".repeat(65)] {
+            assert!(DeploymentName::new(bad).is_err(), "{bad}");
         }
     }
 

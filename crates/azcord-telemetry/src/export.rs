@@ -74,25 +74,7 @@ impl ExportPipeline {
         let client =
             HyperExportClient::new(runtime.handle.clone(), traces.timeout, health.clone())?;
 
-        let headers = traces
-            .headers
-            .iter()
-            .map(|(name, value)| (name.as_str().to_owned(), value.expose().to_owned()))
-            .collect();
-        // Endpoint, protocol and timeout are set explicitly so the exporter's own
-        // environment lookups cannot disagree with `config`. It still merges
-        // OTEL_EXPORTER_OTLP_(TRACES_)HEADERS itself; `config` parsed the same
-        // variables, so that only matters when a test passes a fake environment.
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_http_client(client)
-            .with_protocol(Protocol::HttpBinary)
-            .with_endpoint(traces.endpoint.to_string())
-            .with_timeout(traces.timeout)
-            .with_headers(headers)
-            .with_retry_policy(RetryPolicy::recommended())
-            .build()
-            .map_err(|error| TelemetryError::Exporter(error.to_string()))?;
+        let exporter = span_exporter(client, traces)?;
 
         let batch = BatchConfigBuilder::default()
             .with_max_queue_size(traces.max_queue_size)
@@ -102,16 +84,7 @@ impl ExportPipeline {
             .with_batch_config(batch)
             .build();
 
-        let resource = Resource::builder_empty()
-            .with_detector(Box::new(TelemetryResourceDetector))
-            .with_attributes(
-                export
-                    .resource_attributes
-                    .iter()
-                    .map(|(key, value)| KeyValue::new(key.clone(), value.clone())),
-            )
-            .with_service_name(service_name.to_owned())
-            .build();
+        let resource = resource(service_name, export);
 
         let provider = SdkTracerProvider::builder()
             .with_span_processor(processor)
@@ -187,6 +160,46 @@ impl ExportHealth {
     }
 }
 
+/// The OTLP/HTTP protobuf exporter to `traces`, sending through `client`.
+pub(crate) fn span_exporter(
+    client: HyperExportClient,
+    traces: &OtlpTracesExport,
+) -> Result<opentelemetry_otlp::SpanExporter, TelemetryError> {
+        let headers = traces
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), value.expose().to_owned()))
+            .collect();
+        // Endpoint, protocol and timeout are set explicitly so the exporter's own
+        // environment lookups cannot disagree with `config`. It still merges
+        // OTEL_EXPORTER_OTLP_(TRACES_)HEADERS itself; `config` parsed the same
+        // variables, so that only matters when a test passes a fake environment.
+        opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_http_client(client)
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(traces.endpoint.to_string())
+            .with_timeout(traces.timeout)
+            .with_headers(headers)
+            .with_retry_policy(RetryPolicy::recommended())
+            .build()
+            .map_err(|error| TelemetryError::Exporter(error.to_string()))
+}
+
+/// The resource every exported span carries: `service.name` and `OTEL_RESOURCE_ATTRIBUTES`.
+pub(crate) fn resource(service_name: &str, export: &ExportConfig) -> Resource {
+        Resource::builder_empty()
+            .with_detector(Box::new(TelemetryResourceDetector))
+            .with_attributes(
+                export
+                    .resource_attributes
+                    .iter()
+                    .map(|(key, value)| KeyValue::new(key.clone(), value.clone())),
+            )
+            .with_service_name(service_name.to_owned())
+            .build()
+}
+
 fn sampler(config: TraceSampler) -> Sampler {
     match config {
         TraceSampler::AlwaysOn => Sampler::AlwaysOn,
@@ -201,14 +214,14 @@ fn sampler(config: TraceSampler) -> Sampler {
 }
 
 /// A one-thread tokio runtime that only carries export requests.
-struct ExportRuntime {
-    handle: tokio::runtime::Handle,
+pub(crate) struct ExportRuntime {
+    pub(crate) handle: tokio::runtime::Handle,
     stop: tokio::sync::oneshot::Sender<()>,
     thread: std::thread::JoinHandle<()>,
 }
 
 impl ExportRuntime {
-    fn start() -> Result<Self, TelemetryError> {
+    pub(crate) fn start() -> Result<Self, TelemetryError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .thread_name("azcord-otlp-export")
@@ -230,7 +243,7 @@ impl ExportRuntime {
         })
     }
 
-    fn stop(self) {
+    pub(crate) fn stop(self) {
         let _ = self.stop.send(());
         // Dropping the runtime cancels in-flight requests, so this join is prompt.
         let _ = self.thread.join();
@@ -240,7 +253,7 @@ impl ExportRuntime {
 /// `opentelemetry_http::HttpClient` on hyper-util's pooled client with rustls
 /// (ring, webpki roots); plain http is allowed for local collectors.
 #[derive(Debug, Clone)]
-struct HyperExportClient {
+pub(crate) struct HyperExportClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     runtime: tokio::runtime::Handle,
     timeout: Duration,
@@ -248,7 +261,7 @@ struct HyperExportClient {
 }
 
 impl HyperExportClient {
-    fn new(
+    pub(crate) fn new(
         runtime: tokio::runtime::Handle,
         timeout: Duration,
         health: Arc<ExportHealth>,

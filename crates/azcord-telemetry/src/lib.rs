@@ -16,6 +16,7 @@ mod admin;
 mod config;
 mod export;
 mod metrics;
+mod span_export;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -36,6 +37,7 @@ pub use config::{
 };
 pub use export::ExportStats;
 pub use metrics::{Metrics, SHARD_STATES};
+pub use span_export::SpanExport;
 
 /// How long [`TelemetryGuard::shutdown`] waits for the tracer provider to shut
 /// down, after a flush that the SDK bounds at 5 s.
