@@ -351,10 +351,8 @@ fn dockerfile_runs_azcord_as_non_root_with_the_labels_of_the_xtask_image() {
             "a glibc base with nothing else",
         ),
         ("USER 65532:65532", "not root"),
-        (
-            "ENTRYPOINT [\"/usr/local/bin/azcord\", \"run\"]",
-            "the entrypoint is `azcord run`",
-        ),
+        ("ENTRYPOINT [\"/usr/local/bin/azcord\"]", "the binary"),
+        ("CMD [\"run\"]", "which runs the bot unless told otherwise"),
         ("EXPOSE 9090", "the admin port"),
         (
             "ENV AZCORD_ADMIN_ADDR=0.0.0.0:9090",
