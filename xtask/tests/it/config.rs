@@ -477,10 +477,11 @@ fn aci_template_passes_secrets_only_as_secure_values() {
     let secrets = secret_parameters(&template);
     let mut shown = String::new();
     for (path, expression) in expressions(&template) {
-        for secret in referenced_names(&expression, "parameters")
+        let referenced: BTreeSet<String> = referenced_names(&expression, "parameters")
             .into_iter()
             .filter(|name| secrets.contains(name))
-        {
+            .collect();
+        for secret in referenced {
             shown += &format!("{secret} -> {path}\n");
             let allowed = path.ends_with(".secureValue")
                 || (secret == "registryPassword"
@@ -518,7 +519,7 @@ fn aci_template_container_environment() {
     }
     expect![[r#"
         DISCORD_TOKEN secureValue [parameters('discordToken')]
-        HONEYCOMB_API_KEY secureValue [parameters('honeycombApiKey')]
+        HONEYCOMB_API_KEY secureValue [if(empty(parameters('honeycombApiKey')), ' ', parameters('honeycombApiKey'))]
         HONEYCOMB_DATASET value [parameters('honeycombDataset')]
         AZURE_SUBSCRIPTION_ID value [subscription().subscriptionId]
         AZCORD_ADMIN_ADDR value [concat('0.0.0.0:', string(parameters('adminPort')))]
