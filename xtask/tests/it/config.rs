@@ -283,15 +283,16 @@ fn circleci_workflow_publishes_and_deploys_only_from_main() {
 #[test]
 fn circleci_jobs_run_the_expected_xtask_commands() {
     let config = circleci_config();
-    let workflow_jobs: BTreeSet<&str> = config["jobs"]
+    let jobs = ["setup", "watch", "test", "build", "publish", "deploy"];
+    let defined_jobs: BTreeSet<&str> = config["jobs"]
         .as_object()
         .expect("jobs is a map")
         .keys()
         .map(String::as_str)
         .collect();
+    assert_eq!(defined_jobs, BTreeSet::from(jobs));
     let mut shown = String::new();
-    for job in ["setup", "watch", "test", "build", "publish", "deploy"] {
-        assert!(workflow_jobs.contains(job), "no job `{job}`");
+    for job in jobs {
         let steps = expanded_steps(&config, &config["jobs"][job]);
         for step in &steps {
             if let Some(run) = step.get("run") {
