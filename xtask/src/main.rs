@@ -1,9 +1,13 @@
 //! Project automation: `cargo xtask <task>`.
 
 mod bench;
+mod ci;
+mod deploy;
 mod test;
+mod trace;
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -22,12 +26,19 @@ enum Task {
     /// Measure throughput, acknowledgement latency and memory of the release build
     /// against a bare twilight floor, through the Discord simulator.
     Bench(bench::BenchArgs),
+    /// Deploy an image to Azure Container Instances with docker/aci.json, make sure it
+    /// runs, and set a Honeycomb deploy marker.
+    Deploy(deploy::DeployArgs),
+    /// What the CircleCI jobs call: one trace per workflow (docs/ci.md).
+    Ci(ci::CiArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().task {
-        Task::Test(args) => test::run(&args),
-        Task::Bench(args) => bench::run(&args),
+        Task::Test(args) => test::run(&args).map(|()| ExitCode::SUCCESS),
+        Task::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
+        Task::Deploy(args) => deploy::run(&args).map(|()| ExitCode::SUCCESS),
+        Task::Ci(args) => ci::run(&args),
     }
 }
 
@@ -53,4 +64,47 @@ pub(crate) fn cargo(args: &[&str]) -> anyhow::Result<()> {
         args.join(" ")
     );
     Ok(())
+}
+
+/// The commit's short sha (12 digits, as `azcord --version` shows it): `CIRCLE_SHA1` or
+/// `AZCORD_GIT_SHA` when set, else git's, else `unknown`.
+pub(crate) fn git_short_sha() -> String {
+    let from_env = ["AZCORD_GIT_SHA", "CIRCLE_SHA1"]
+        .into_iter()
+        .find_map(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|sha| !sha.trim().is_empty())
+        });
+    let sha = from_env.or_else(|| {
+        let output = std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(project_root())
+            .output()
+            .ok()?;
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    });
+    sha.map(|sha| sha.trim().chars().take(12).collect())
+        .filter(|sha: &String| !sha.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The version the workspace stamps on azcord (`[workspace.package] version`).
+pub(crate) fn workspace_version() -> String {
+    let manifest = std::fs::read_to_string(project_root().join("Cargo.toml")).unwrap_or_default();
+    manifest
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|table| {
+            table
+                .get("workspace")?
+                .get("package")?
+                .get("version")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned())
 }

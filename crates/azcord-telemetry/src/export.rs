@@ -165,39 +165,39 @@ pub(crate) fn span_exporter(
     client: HyperExportClient,
     traces: &OtlpTracesExport,
 ) -> Result<opentelemetry_otlp::SpanExporter, TelemetryError> {
-        let headers = traces
-            .headers
-            .iter()
-            .map(|(name, value)| (name.as_str().to_owned(), value.expose().to_owned()))
-            .collect();
-        // Endpoint, protocol and timeout are set explicitly so the exporter's own
-        // environment lookups cannot disagree with `config`. It still merges
-        // OTEL_EXPORTER_OTLP_(TRACES_)HEADERS itself; `config` parsed the same
-        // variables, so that only matters when a test passes a fake environment.
-        opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_http_client(client)
-            .with_protocol(Protocol::HttpBinary)
-            .with_endpoint(traces.endpoint.to_string())
-            .with_timeout(traces.timeout)
-            .with_headers(headers)
-            .with_retry_policy(RetryPolicy::recommended())
-            .build()
-            .map_err(|error| TelemetryError::Exporter(error.to_string()))
+    let headers = traces
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.expose().to_owned()))
+        .collect();
+    // Endpoint, protocol and timeout are set explicitly so the exporter's own
+    // environment lookups cannot disagree with `config`. It still merges
+    // OTEL_EXPORTER_OTLP_(TRACES_)HEADERS itself; `config` parsed the same
+    // variables, so that only matters when a test passes a fake environment.
+    opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_http_client(client)
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(traces.endpoint.to_string())
+        .with_timeout(traces.timeout)
+        .with_headers(headers)
+        .with_retry_policy(RetryPolicy::recommended())
+        .build()
+        .map_err(|error| TelemetryError::Exporter(error.to_string()))
 }
 
 /// The resource every exported span carries: `service.name` and `OTEL_RESOURCE_ATTRIBUTES`.
 pub(crate) fn resource(service_name: &str, export: &ExportConfig) -> Resource {
-        Resource::builder_empty()
-            .with_detector(Box::new(TelemetryResourceDetector))
-            .with_attributes(
-                export
-                    .resource_attributes
-                    .iter()
-                    .map(|(key, value)| KeyValue::new(key.clone(), value.clone())),
-            )
-            .with_service_name(service_name.to_owned())
-            .build()
+    Resource::builder_empty()
+        .with_detector(Box::new(TelemetryResourceDetector))
+        .with_attributes(
+            export
+                .resource_attributes
+                .iter()
+                .map(|(key, value)| KeyValue::new(key.clone(), value.clone())),
+        )
+        .with_service_name(service_name.to_owned())
+        .build()
 }
 
 fn sampler(config: TraceSampler) -> Sampler {
