@@ -11,9 +11,15 @@ pub(crate) struct BenchArgs {
     /// Rounds per contender; the report gives medians.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
+    /// Measure `cargo xtask deploy` against the ARM simulator instead.
+    #[arg(long)]
+    deploy: bool,
 }
 
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    if args.deploy {
+        return deploy_figures(args.rounds);
+    }
     crate::cargo(&[
         "build",
         "--release",
@@ -44,4 +50,87 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         .status()?;
     anyhow::ensure!(status.success(), "the Azure benchmark failed with {status}");
     Ok(())
+}
+
+/// `cargo xtask bench --deploy`: deploys to a fresh ARM simulator `rounds` times, with
+/// operations that take 1 s and a `Retry-After` of 1 s, into a container group that
+/// the deployment leaves stopped (so the start is measured too). Reports the ARM calls
+/// of one deploy and the median wall time, with and without Azure's own waiting.
+fn deploy_figures(rounds: usize) -> anyhow::Result<()> {
+    use azcord_sim::arm::{ArmSim, ArmSimConfig};
+    use std::collections::BTreeMap;
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    let image = "azcordacr.azurecr.io/azcord@sha256:0f4e3c1b2a5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
+    let mut totals = Vec::new();
+    let mut overheads = Vec::new();
+    let mut calls = BTreeMap::new();
+    for _ in 0..rounds.max(1) {
+        let arm = runtime.block_on(ArmSim::start(ArmSimConfig {
+            transition: std::time::Duration::from_secs(1),
+            retry_after: std::time::Duration::from_secs(1),
+            ..ArmSimConfig::default()
+        }))?;
+        let config = arm.config().clone();
+        let vars = [
+            ("AZURE_SUBSCRIPTION_ID", config.subscription_id.clone()),
+            ("AZURE_TENANT_ID", config.tenant_id.clone()),
+            ("AZURE_CLIENT_ID", config.client_id.clone()),
+            ("AZURE_CLIENT_SECRET", config.client_secret.clone()),
+            ("AZURE_RESOURCE_MANAGER_ENDPOINT", arm.endpoint()),
+            ("AZURE_AUTHORITY_HOST", arm.authority_host()),
+            ("DISCORD_TOKEN", "bench-token".to_owned()),
+        ];
+        let lookup = |name: &str| {
+            vars.iter()
+                .find(|(var, _)| *var == name)
+                .map(|(_, value)| value.clone())
+        };
+        let args = crate::deploy::args_for("staging", "worker", image);
+        let times = crate::deploy::execute(&args, &lookup)?
+            .ok_or_else(|| anyhow::anyhow!("the deploy was a dry run"))?;
+        totals.push(times.total.as_secs_f64());
+        overheads.push((times.total - times.azure_wait).as_secs_f64());
+        calls.clear();
+        for request in arm.requests() {
+            let kind = if request.token_request {
+                "token".to_owned()
+            } else {
+                format!("{} {}", request.method, call_kind(&request.path))
+            };
+            *calls.entry(kind).or_insert(0_usize) += 1;
+        }
+    }
+    eprintln!("\nARM calls of one deploy:");
+    for (kind, count) in &calls {
+        eprintln!("  {count:>3}  {kind}");
+    }
+    eprintln!(
+        "median of {} deploys: {:.2} s in all, {:.3} s apart from waiting for Azure",
+        totals.len(),
+        median(&mut totals),
+        median(&mut overheads)
+    );
+    Ok(())
+}
+
+/// What an ARM path addresses, without names.
+fn call_kind(path: &str) -> &'static str {
+    let path = path.to_ascii_lowercase();
+    if path.contains("/operationstatuses/") || path.contains("/operations/") {
+        "operation status"
+    } else if path.contains("/deployments/") {
+        "deployment"
+    } else if path.ends_with("/start") {
+        "container group start"
+    } else if path.contains("/containergroups/") {
+        "container group"
+    } else {
+        "other"
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }

@@ -47,7 +47,7 @@ pub(crate) struct DeployArgs {
     image_file: Option<PathBuf>,
     /// Resource groups the bot may manage (its role assignments); the deployment's own
     /// group by default.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, env = "AZCORD_MANAGED_RESOURCE_GROUPS", value_delimiter = ',')]
     manage: Vec<String>,
     /// The ARM template; `docker/aci.json` by default.
     #[arg(long)]
@@ -85,22 +85,38 @@ struct Steps {
     azure_wait: Duration,
 }
 
+/// How long a deploy took, and how much of that was Azure's own work.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeployTimes {
+    pub(crate) total: Duration,
+    /// Time spent waiting for operations to finish, which deploy cannot shorten.
+    pub(crate) azure_wait: Duration,
+}
+
 pub(crate) fn run(args: &DeployArgs) -> anyhow::Result<()> {
     let lookup = |name: &str| {
         std::env::var(name)
             .ok()
             .filter(|value| !value.trim().is_empty())
     };
-    let plan = plan(args, &lookup)?;
+    execute(args, &lookup).map(drop)
+}
+
+/// Deploys as `args` say, reading settings and secrets through `lookup`; `None` for a
+/// dry run.
+pub(crate) fn execute(
+    args: &DeployArgs,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<DeployTimes>> {
+    let plan = plan(args, lookup)?;
     print_plan(&plan, args.dry_run);
     if args.dry_run {
         println!("dry run: nothing was changed");
-        return Ok(());
+        return Ok(None);
     }
     let azure_config = AzureConfig::from_env(lookup)?;
     let sink = SpanSink::from_env()?;
-    let parent = std::env::var("TRACEPARENT")
-        .ok()
+    let parent = lookup("TRACEPARENT")
         .and_then(|value| SpanPlace::from_traceparent(&value))
         .unwrap_or_else(SpanPlace::new_root);
     let mut steps = Steps {
@@ -123,7 +139,24 @@ pub(crate) fn run(args: &DeployArgs) -> anyhow::Result<()> {
         total.as_secs_f64(),
         steps.azure_wait.as_secs_f64()
     );
-    Ok(())
+    Ok(Some(DeployTimes {
+        total,
+        azure_wait: steps.azure_wait,
+    }))
+}
+
+/// Arguments for deploying `image` as `resource_group/name` with the default template.
+pub(crate) fn args_for(resource_group: &str, name: &str, image: &str) -> DeployArgs {
+    DeployArgs {
+        resource_group: resource_group.to_owned(),
+        name: name.to_owned(),
+        image: Some(image.to_owned()),
+        image_file: None,
+        manage: Vec::new(),
+        template: None,
+        timeout: 30,
+        dry_run: false,
+    }
 }
 
 fn plan(args: &DeployArgs, lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Plan> {
