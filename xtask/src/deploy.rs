@@ -189,11 +189,13 @@ fn plan(args: &DeployArgs, lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::R
 
     let discord_token = lookup("DISCORD_TOKEN")
         .ok_or_else(|| anyhow::anyhow!("DISCORD_TOKEN is not set: the bot needs its token"))?;
+    // The container group pulls the image with these; the template always sends them.
     let (registry_username, registry_password) =
         match (lookup("ACR_USERNAME"), lookup("ACR_PASSWORD")) {
             (Some(username), Some(password)) => (username, password),
-            (None, None) => (String::new(), String::new()),
-            _ => anyhow::bail!("set both ACR_USERNAME and ACR_PASSWORD, or neither"),
+            _ => anyhow::bail!(
+                "set ACR_USERNAME and ACR_PASSWORD: the container group pulls the image with them"
+            ),
         };
     let honeycomb_key = lookup("HONEYCOMB_API_KEY");
     let dataset = lookup("HONEYCOMB_DATASET").unwrap_or_else(|| "azcord".to_owned());
