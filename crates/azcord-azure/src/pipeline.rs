@@ -251,9 +251,10 @@ impl ArmCallPolicy {
             }
             let record = slot.get();
             let span = tracing::Span::current();
-            span.record("azure.attempts", record.attempts);
+            // i64, not u32 or u16: the OTLP exporter sends unsigned numbers as strings.
+            span.record("azure.attempts", i64::from(record.attempts));
             if let Some(status) = record.status {
-                span.record("http.response.status_code", status);
+                span.record("http.response.status_code", i64::from(status));
             }
             if let Some(correlation_id) = &record.correlation_id {
                 span.record("azure.correlation_id", correlation_id.as_str());
@@ -451,7 +452,13 @@ impl RetryPolicy for BackoffRetry {
         Self: 'async_trait,
     {
         let delay = retry_delay(&self.settings, retry_count, retry_after);
-        tracing::info!(retry = retry_count, delay_ms = delay.as_millis() as u64, reason = %error.kind(), "retrying an azure call");
+        // Typed as i64 and f64 so that the exported span event carries numbers.
+        tracing::info!(
+            retry = i64::from(retry_count),
+            delay_ms = delay.as_secs_f64() * 1000.0,
+            reason = %error.kind(),
+            "retrying an azure call"
+        );
         Box::pin(tokio::time::sleep(delay))
     }
 }

@@ -313,6 +313,8 @@ impl Dispatcher {
     ) -> Finished {
         let started = Instant::now();
         // The name must be known when the span starts: exporters cannot rename it later.
+        // Numbers are recorded as i64 or f64: the OTLP exporter sends those typed, and
+        // anything else (u64 included) as a string, which Honeycomb cannot chart.
         let span = tracing::info_span!(
             "interaction",
             otel.name = interaction.span_name.as_str(),
@@ -326,7 +328,7 @@ impl Dispatcher {
             guild.id = Empty,
             channel.id = Empty,
             user.id = Empty,
-            shard.id = shard,
+            shard.id = i64::from(shard),
             outcome = Empty,
             latency_ms = Empty,
             ack_latency_ms = Empty,
@@ -345,7 +347,7 @@ impl Dispatcher {
             duration: started.elapsed(),
         };
         span.record("outcome", outcome.as_str());
-        span.record("latency_ms", finished.duration.as_millis() as u64);
+        span.record("latency_ms", millis(finished.duration));
         if matches!(
             outcome,
             Outcome::InternalError | Outcome::Panic | Outcome::ResponseFailed
@@ -617,7 +619,7 @@ impl Call<'_> {
         match self.responder.respond(self.target, response).await {
             Ok(()) => {
                 let latency = self.started.elapsed();
-                Span::current().record("ack_latency_ms", latency.as_millis() as u64);
+                Span::current().record("ack_latency_ms", millis(latency));
                 for observer in &self.inner().observers {
                     observer.acknowledged(command, latency);
                 }
@@ -894,7 +896,7 @@ impl Call<'_> {
             arguments = %event.arguments,
             outcome = event.outcome.as_str(),
             rule = event.rule.as_deref(),
-            duration_ms = event.duration.as_millis() as u64,
+            duration_ms = millis(event.duration),
             operation_id = event.operation_id.as_deref(),
             "audit"
         );
@@ -1003,6 +1005,11 @@ fn describe_options(options: &[CommandDataOption], sensitive: &[String]) -> Stri
         let _ = write!(text, "{}={value}", option.name);
     }
     text
+}
+
+/// A duration in milliseconds with sub-millisecond precision, as traces record it.
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {

@@ -128,7 +128,8 @@ async fn instrument(
             }
             Err(error) => {
                 if let twilight_http::error::ErrorType::Response { status, .. } = error.kind() {
-                    span.record("http.response.status_code", status.get());
+                    // i64, not u16: the OTLP exporter sends unsigned numbers as strings.
+                    span.record("http.response.status_code", i64::from(status.get()));
                 }
                 span.record("otel.status_code", "ERROR");
                 span.record("error.message", error.to_string());

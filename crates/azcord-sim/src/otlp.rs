@@ -2,7 +2,9 @@
 //!
 //! [`OtlpReceiver::start`] binds `127.0.0.1:0` and accepts `POST /v1/traces`
 //! with `application/x-protobuf` bodies, recording each request's headers and
-//! flattening its spans into [`ReceivedSpan`]s that tests can assert on.
+//! flattening its spans into [`ReceivedSpan`]s that tests can assert on. Attribute
+//! values are kept both as text, for easy comparison, and as the typed OTLP
+//! [`AnyValue`] the exporter sent, for checks on their types.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,7 +21,8 @@ use axum::routing::post;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+pub use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode as ProtoStatusCode;
 use prost::Message;
 
@@ -46,6 +49,8 @@ pub struct ReceivedSpan {
     pub name: String,
     /// Span attributes, values stringified (see [`stringify_any_value`]).
     pub attributes: BTreeMap<String, String>,
+    /// Span attributes with the values as sent, typed (see [`any_value_kind`]).
+    pub typed_attributes: BTreeMap<String, AnyValue>,
     /// Span events in order.
     pub events: Vec<ReceivedEvent>,
     /// The `service.name` resource attribute.
@@ -65,6 +70,8 @@ pub struct ReceivedEvent {
     pub name: String,
     /// Event attributes, stringified.
     pub attributes: BTreeMap<String, String>,
+    /// Event attributes with the values as sent, typed.
+    pub typed_attributes: BTreeMap<String, AnyValue>,
 }
 
 /// A span's status.
@@ -328,11 +335,13 @@ fn flatten_spans(request: ExportTraceServiceRequest) -> Vec<ReceivedSpan> {
                     parent_span_id: hex(&span.parent_span_id),
                     name: span.name,
                     attributes: attribute_map(&span.attributes),
+                    typed_attributes: typed_attribute_map(&span.attributes),
                     events: span
                         .events
                         .into_iter()
                         .map(|event| ReceivedEvent {
                             attributes: attribute_map(&event.attributes),
+                            typed_attributes: typed_attribute_map(&event.attributes),
                             name: event.name,
                         })
                         .collect(),
@@ -359,6 +368,32 @@ fn attribute_map(attributes: &[KeyValue]) -> BTreeMap<String, String> {
             (attribute.key.clone(), value)
         })
         .collect()
+}
+
+fn typed_attribute_map(attributes: &[KeyValue]) -> BTreeMap<String, AnyValue> {
+    attributes
+        .iter()
+        .map(|attribute| {
+            let value = attribute.value.clone().unwrap_or_default();
+            (attribute.key.clone(), value)
+        })
+        .collect()
+}
+
+/// The OTLP type of a value: `string`, `bool`, `int`, `double`, `bytes`, `array`,
+/// `kvlist`, `strindex`, or `empty` when it has none.
+pub fn any_value_kind(value: &AnyValue) -> &'static str {
+    match &value.value {
+        None => "empty",
+        Some(any_value::Value::StringValue(_)) => "string",
+        Some(any_value::Value::StringValueStrindex(_)) => "strindex",
+        Some(any_value::Value::BoolValue(_)) => "bool",
+        Some(any_value::Value::IntValue(_)) => "int",
+        Some(any_value::Value::DoubleValue(_)) => "double",
+        Some(any_value::Value::BytesValue(_)) => "bytes",
+        Some(any_value::Value::ArrayValue(_)) => "array",
+        Some(any_value::Value::KvlistValue(_)) => "kvlist",
+    }
 }
 
 /// Renders an OTLP value as text: strings as-is, scalars via `Display`,
@@ -424,53 +459,42 @@ mod tests {
     }
 
     #[test]
-    fn any_values_stringify() {
+    fn any_values_stringify_and_keep_their_kind() {
+        let value = |value| AnyValue { value: Some(value) };
         let cases = [
-            (AnyValue { value: None }, ""),
-            (string("hi"), "hi"),
+            (AnyValue { value: None }, "", "empty"),
+            (string("hi"), "hi", "string"),
+            (value(any_value::Value::BoolValue(true)), "true", "bool"),
+            (value(any_value::Value::IntValue(-7)), "-7", "int"),
+            (value(any_value::Value::DoubleValue(1.5)), "1.5", "double"),
             (
-                AnyValue {
-                    value: Some(any_value::Value::BoolValue(true)),
-                },
-                "true",
-            ),
-            (
-                AnyValue {
-                    value: Some(any_value::Value::IntValue(-7)),
-                },
-                "-7",
-            ),
-            (
-                AnyValue {
-                    value: Some(any_value::Value::DoubleValue(1.5)),
-                },
-                "1.5",
-            ),
-            (
-                AnyValue {
-                    value: Some(any_value::Value::BytesValue(vec![0, 171])),
-                },
+                value(any_value::Value::BytesValue(vec![0, 171])),
                 "00ab",
+                "bytes",
             ),
             (
-                AnyValue {
-                    value: Some(any_value::Value::ArrayValue(ArrayValue {
-                        values: vec![string("a"), string("b")],
-                    })),
-                },
+                value(any_value::Value::ArrayValue(ArrayValue {
+                    values: vec![string("a"), string("b")],
+                })),
                 "[a, b]",
+                "array",
             ),
             (
-                AnyValue {
-                    value: Some(any_value::Value::KvlistValue(KeyValueList {
-                        values: vec![key_value("k", string("v"))],
-                    })),
-                },
+                value(any_value::Value::KvlistValue(KeyValueList {
+                    values: vec![key_value("k", string("v"))],
+                })),
                 "{k: v}",
+                "kvlist",
+            ),
+            (
+                value(any_value::Value::StringValueStrindex(3)),
+                "strindex:3",
+                "strindex",
             ),
         ];
-        for (value, expected) in cases {
-            assert_eq!(stringify_any_value(&value), expected, "{value:?}");
+        for (value, text, kind) in cases {
+            assert_eq!(stringify_any_value(&value), text, "{value:?}");
+            assert_eq!(any_value_kind(&value), kind, "{value:?}");
         }
     }
 
@@ -489,7 +513,15 @@ mod tests {
                         span_id: vec![1; 8],
                         parent_span_id: Vec::new(),
                         name: "interaction".to_owned(),
-                        attributes: vec![key_value("command.name", string("ping"))],
+                        attributes: vec![
+                            key_value("command.name", string("ping")),
+                            key_value(
+                                "latency_ms",
+                                AnyValue {
+                                    value: Some(any_value::Value::DoubleValue(0.25)),
+                                },
+                            ),
+                        ],
                         status: Some(Status {
                             message: "boom".to_owned(),
                             code: ProtoStatusCode::Error as i32,
@@ -509,6 +541,15 @@ mod tests {
         assert_eq!(span.parent_span_id, "");
         assert_eq!(span.service_name.as_deref(), Some("azcord"));
         assert_eq!(span.attributes["command.name"], "ping");
+        assert_eq!(span.attributes["latency_ms"], "0.25");
+        assert_eq!(
+            span.typed_attributes["latency_ms"].value,
+            Some(any_value::Value::DoubleValue(0.25))
+        );
+        assert_eq!(
+            any_value_kind(&span.typed_attributes["command.name"]),
+            "string"
+        );
         assert_eq!(span.status, ReceivedStatus::Error("boom".to_owned()));
     }
 }

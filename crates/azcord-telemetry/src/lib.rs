@@ -224,6 +224,15 @@ fn not_secret_bearing(metadata: &tracing::Metadata<'_>) -> bool {
         || (metadata.is_event() && *metadata.level() <= tracing::Level::WARN)
 }
 
+/// Whether a span or event goes into the exported traces.
+///
+/// twilight-gateway-queue opens a `bucket` span each time it lets a shard identify;
+/// it belongs to no interaction and would arrive as a trace of its own. Its spans stay
+/// in the logs (at the filter's level) but are never exported.
+fn belongs_in_traces(metadata: &tracing::Metadata<'_>) -> bool {
+    !(metadata.is_span() && metadata.target().starts_with("twilight_gateway_queue"))
+}
+
 fn build(
     config: TelemetryConfig,
     log_writer: BoxMakeWriter,
@@ -262,6 +271,7 @@ fn build(
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
             .with_threads(false)
+            .with_filter(tracing_subscriber::filter::filter_fn(belongs_in_traces))
     });
 
     let subscriber = Registry::default()

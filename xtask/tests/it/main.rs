@@ -4,6 +4,7 @@
 
 mod ci;
 mod config;
+mod deny;
 mod deploy;
 mod support;
 mod tools;

@@ -1,6 +1,6 @@
 //! Span export over OTLP/HTTP to a loopback receiver.
 
-use azcord_sim::otlp::{OtlpReceiver, ReceivedSpan, ReceivedStatus};
+use azcord_sim::otlp::{AnyValue, OtlpReceiver, ReceivedSpan, ReceivedStatus, any_value_kind};
 use azcord_telemetry::{LogCapture, LogFormat, OtlpTracesExport, TelemetryConfig};
 
 const API_KEY: &str = "hc-test-key-5f2b9c";
@@ -201,4 +201,76 @@ async fn receiver_rejects_what_is_not_otlp_protobuf() {
     let statuses: Vec<u16> = requests.iter().map(|request| request.status).collect();
     assert_eq!(statuses, [400, 415, 200]);
     assert!(receiver.spans().is_empty());
+}
+
+/// Honeycomb charts (heatmaps, percentiles) only typed numbers: i64 and f64 fields must
+/// arrive as OTLP int and double. And the `bucket` spans twilight's gateway queue opens
+/// when a shard identifies belong to no interaction: they stay in the logs but never
+/// reach the exporter, where each would be a trace of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbers_arrive_typed_and_gateway_queue_spans_stay_out() {
+    let receiver = OtlpReceiver::start().await.unwrap();
+    let config = config_from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint())]);
+    let logs = LogCapture::default();
+    let telemetry = azcord_telemetry::build_subscriber(config, logs.clone()).unwrap();
+
+    tracing::dispatcher::with_default(&telemetry.dispatch, || {
+        let bucket = tracing::info_span!(target: "twilight_gateway_queue::in_memory", "bucket");
+        tracing::info!(target: "twilight_gateway_queue::in_memory", parent: &bucket, shard = 0, "identify permitted");
+        drop(bucket);
+        let root = tracing::info_span!(
+            "interaction",
+            shard.id = 1_i64,
+            latency_ms = tracing::field::Empty,
+            deferred = false,
+            command.name = "ping",
+            // tracing-opentelemetry 0.34 sends u64 as text: azcord records i64 instead.
+            unsigned = 7_u64,
+        );
+        root.record("latency_ms", 0.25_f64);
+        root.in_scope(|| tracing::info!(retry = 2_i64, delay_ms = 1.5_f64, "retrying"));
+    });
+    let guard = telemetry.guard;
+    tokio::task::spawn_blocking(move || guard.shutdown())
+        .await
+        .unwrap()
+        .unwrap();
+    let spans = receiver
+        .wait_for_spans(|spans| spans.iter().any(|span| span.name == "interaction"))
+        .await;
+
+    let names: Vec<&str> = spans.iter().map(|span| span.name.as_str()).collect();
+    assert_eq!(names, ["interaction"]);
+    let root = find(&spans, "interaction");
+    let kinds = |attributes: &std::collections::BTreeMap<String, AnyValue>| {
+        attributes
+            .iter()
+            .filter(|(key, _)| !key.starts_with("code.") && !key.starts_with("target"))
+            .map(|(key, value)| format!("{key}: {}", any_value_kind(value)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(&root.typed_attributes),
+        [
+            "busy_ns: int",
+            "command.name: string",
+            "deferred: bool",
+            "idle_ns: int",
+            "latency_ms: double",
+            "shard.id: int",
+            "unsigned: string",
+        ]
+    );
+    assert_eq!(root.attributes["latency_ms"], "0.25");
+    let event = &root.events[0];
+    assert_eq!(event.name, "retrying");
+    assert_eq!(
+        kinds(&event.typed_attributes),
+        ["delay_ms: double", "level: string", "retry: int"]
+    );
+    let logs = logs.contents();
+    assert!(
+        logs.contains("identify permitted") && logs.contains("bucket"),
+        "{logs}"
+    );
 }

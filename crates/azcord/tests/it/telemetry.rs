@@ -1,9 +1,15 @@
 //! Traces: one per interaction, exported over OTLP, with no secret in them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
-use azcord_sim::otlp::OtlpReceiver;
+use azcord::local::{LocalBot, LocalOptions};
+use azcord_azure::RetrySettings;
+use azcord_command::DispatchConfig;
+
+use azcord_sim::otlp::{AnyValue, OtlpReceiver, ReceivedSpan, any_value_kind};
 use azcord_telemetry::{LogCapture, LogFormat, TelemetryConfig};
+use expect_test::expect;
 
 use crate::support::{self, CHANNEL, user};
 
@@ -32,7 +38,25 @@ async fn every_interaction_is_one_trace_and_no_secret_leaves_the_process() {
     .unwrap();
     let _default = tracing::dispatcher::set_default(&telemetry.dispatch);
 
-    let test = support::start().await;
+    // Azure retries at once, so that a throttled call shows its retry in the trace, and
+    // no command is deferred however slow the machine, so every trace has one shape.
+    let gate = support::Gate::new();
+    let bot = LocalBot::start(LocalOptions {
+        dispatch: DispatchConfig {
+            ack_budget: Duration::from_secs(20),
+            ..DispatchConfig::default()
+        },
+        azure_retry: RetrySettings {
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+            max_retry_after: Duration::from_millis(1),
+            ..RetrySettings::default()
+        },
+        ..support::options(&gate)
+    })
+    .await
+    .unwrap();
+    let test = support::TestBot { bot, gate };
     let guild = Some(test.bot.guild_id());
     let ping = test
         .bot
@@ -42,6 +66,16 @@ async fn every_interaction_is_one_trace_and_no_secret_leaves_the_process() {
     let fail = test
         .bot
         .run_line(&user(), guild, CHANNEL, "/test fail")
+        .await
+        .unwrap();
+    test.bot
+        .arm
+        .as_ref()
+        .unwrap()
+        .throttle_next(1, Duration::from_millis(1));
+    let vm_list = test
+        .bot
+        .run_line(&user(), guild, CHANNEL, "/vm list")
         .await
         .unwrap();
     let broken = r#"{"op":0,"t":"INTERACTION_CREATE","s":99,"d":{"id":"x","token":"leaky-interaction-token"}}"#;
@@ -59,16 +93,19 @@ async fn every_interaction_is_one_trace_and_no_secret_leaves_the_process() {
         .unwrap();
 
     let ping_id = ping.handle.id.to_string();
+    let vm_list_id = vm_list.handle.id.to_string();
     let spans = receiver
         .wait_for_spans(|spans| {
             spans
                 .iter()
                 .filter(|span| span.name.ends_with("/callback"))
                 .count()
-                >= 3
-                && spans
-                    .iter()
-                    .any(|span| span.attributes.get("interaction.id") == Some(&ping_id))
+                >= 4
+                && [&ping_id, &vm_list_id].iter().all(|id| {
+                    spans
+                        .iter()
+                        .any(|span| span.attributes.get("interaction.id") == Some(id))
+                })
         })
         .await;
 
@@ -125,7 +162,49 @@ async fn every_interaction_is_one_trace_and_no_secret_leaves_the_process() {
         .filter(|span| span.parent_span_id.is_empty())
         .map(|s| s.trace_id.as_str())
         .collect();
-    assert!(traces.len() >= 3, "one trace per interaction: {traces:?}");
+    assert!(traces.len() >= 4, "one trace per interaction: {traces:?}");
+
+    // Every trace is an interaction: nothing else (such as the gateway queue's
+    // identify `bucket` spans) starts one.
+    let stray_roots: Vec<&str> = spans
+        .iter()
+        .filter(|span| span.parent_span_id.is_empty())
+        .filter(|span| !span.attributes.contains_key("interaction.id"))
+        .map(|span| span.name.as_str())
+        .collect();
+    assert_eq!(
+        stray_roots,
+        Vec::<&str>::new(),
+        "roots that are no interaction"
+    );
+    assert!(spans.iter().all(|span| span.name != "bucket"));
+
+    // Numbers arrive as OTLP ints and doubles, which Honeycomb can chart (heatmaps,
+    // P99, AVG); identifiers arrive as strings. Latencies are doubles in milliseconds,
+    // with sub-millisecond precision.
+    let vm_list_root = spans
+        .iter()
+        .find(|span| span.attributes.get("interaction.id") == Some(&vm_list_id))
+        .unwrap();
+    expect![[r#"
+        (root) / audit: arguments=string channel=string command=string duration_ms=double guild=string level=string outcome=string target=string user=string
+        (root): ack_latency_ms=double busy_ns=int channel.id=string command.kind=string command.name=string command.options=string guild.id=string idle_ns=int interaction.id=string interaction.kind=string latency_ms=double outcome=string shard.id=int target=string user.id=string
+        GET Microsoft.Compute/virtualMachines / retrying an azure call: delay_ms=double level=string reason=string retry=int target=string
+        GET Microsoft.Compute/virtualMachines: azure.attempts=int azure.correlation_id=string azure.operation=string busy_ns=int http.request.method=string http.response.status_code=int idle_ns=int target=string
+        POST /interactions/{interaction.id}/{interaction.token}/callback: busy_ns=int http.request.method=string http.response.status_code=int http.route=string idle_ns=int target=string
+        command: busy_ns=int command.name=string idle_ns=int target=string
+    "#]]
+    .assert_eq(&attribute_kinds(&spans, &[root, vm_list_root]));
+    for key in ["latency_ms", "ack_latency_ms"] {
+        let millis: f64 = root.attributes[key].parse().unwrap();
+        assert!(millis > 0.0 && millis < 30_000.0, "{key} = {millis}");
+        // Nanosecond clocks make a whole number of milliseconds a one-in-a-million chance.
+        assert_ne!(
+            millis.fract(),
+            0.0,
+            "{key} = {millis} has sub-millisecond precision"
+        );
+    }
 
     // The failure is recorded for the team, not shown to the user.
     let fail_id = fail.handle.id.to_string();
@@ -191,4 +270,41 @@ async fn every_interaction_is_one_trace_and_no_secret_leaves_the_process() {
         .await
         .unwrap()
         .unwrap();
+}
+
+/// Each span of the traces of `roots` as `name: key=kind ...`, and each of azcord's
+/// events in them as `span / event: key=kind ...`, one line per distinct shape;
+/// attributes that tracing-opentelemetry adds (`code.*`) are left out.
+fn attribute_kinds(spans: &[ReceivedSpan], roots: &[&ReceivedSpan]) -> String {
+    let kinds = |attributes: &BTreeMap<String, AnyValue>| {
+        let kinds: Vec<String> = attributes
+            .iter()
+            .filter(|(key, _)| !key.starts_with("code."))
+            .map(|(key, value)| format!("{key}={}", any_value_kind(value)))
+            .collect();
+        kinds.join(" ")
+    };
+    let mut lines = BTreeSet::new();
+    for span in spans
+        .iter()
+        .filter(|span| roots.iter().any(|root| root.trace_id == span.trace_id))
+    {
+        let name = if span.parent_span_id.is_empty() {
+            "(root)"
+        } else {
+            span.name.as_str()
+        };
+        lines.insert(format!("{name}: {}\n", kinds(&span.typed_attributes)));
+        for event in &span.events {
+            let ours = event
+                .attributes
+                .get("target")
+                .is_some_and(|target| target.starts_with("azcord"));
+            if ours {
+                let attributes = kinds(&event.typed_attributes);
+                lines.insert(format!("{name} / {}: {attributes}\n", event.name));
+            }
+        }
+    }
+    lines.into_iter().collect()
 }
