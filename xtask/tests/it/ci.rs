@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::{Json, Router, extract::Path, http::HeaderMap, routing::get};
-use azcord_sim::otlp::{OtlpReceiver, ReceivedSpan, ReceivedStatus};
+use azcord_sim::otlp::{OtlpReceiver, ReceivedSpan, ReceivedStatus, any_value_kind};
 use serde_json::json;
 
 use crate::support::{run, xtask};
@@ -194,7 +194,24 @@ async fn a_workflow_is_one_trace_of_jobs_and_commands() {
     ] {
         assert_eq!(field(command, key), value, "{key}");
     }
-    assert!(field(command, "duration_ms").parse::<f64>().is_ok());
+    // Numbers go out as OTLP numbers, so that Honeycomb can graph them.
+    let kind = |span: &ReceivedSpan, key: &str| {
+        span.typed_attributes
+            .get(key)
+            .map(any_value_kind)
+            .unwrap_or("missing")
+    };
+    for (span, key, expected) in [
+        (command, "duration_ms", "double"),
+        (command, "build_num", "int"),
+        (command, "artifact_size_bytes", "int"),
+        (command, "version", "string"),
+        (job, "duration_ms", "double"),
+        (root, "duration_ms", "double"),
+        (root, "status", "string"),
+    ] {
+        assert_eq!(kind(span, key), expected, "{} {key}", span.name);
+    }
     assert_eq!(field(lint, "status"), "failure");
     assert!(
         field(lint, "failure_reason").contains("exit status: 3"),
