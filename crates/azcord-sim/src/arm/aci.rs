@@ -14,7 +14,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{
-    clock,
+    SimPort, clock,
     compute::require_group,
     error::ArmError,
     lro,
@@ -28,8 +28,6 @@ const GROUP_TYPE: &str = "Microsoft.ContainerInstance/containerGroups";
 const RUNNING: &str = "Running";
 const STOPPED: &str = "Stopped";
 const PENDING: &str = "Pending";
-/// The port every simulated group with an IP address exposes.
-const PORT: u16 = 80;
 
 /// `GET .../containerGroups` by subscription or resource group, paged.
 pub(crate) fn list(
@@ -206,21 +204,40 @@ pub(crate) fn group_json(subscription: &str, record: &GroupRecord, detail: bool)
     } else {
         json!({ "state": "Terminated", "exitCode": 0, "finishTime": since, "detailStatus": "Completed" })
     };
+    let ports = |ports: &[SimPort]| -> Value {
+        ports
+            .iter()
+            .map(|port| json!({ "protocol": port.protocol, "port": port.port }))
+            .collect()
+    };
     let containers: Vec<Value> = group
         .containers
         .iter()
-        .enumerate()
-        .map(|(index, container)| {
+        .map(|container| {
+            // A secure value is stored but never returned, as ACI does.
+            let environment: Vec<Value> = container
+                .environment
+                .iter()
+                .map(|variable| match &variable.value {
+                    Some(value) => json!({ "name": variable.name, "value": value }),
+                    None => json!({ "name": variable.name }),
+                })
+                .collect();
             let mut properties = json!({
                 "image": container.image,
-                "ports": if index == 0 && group.ip.is_some() {
-                    json!([{ "protocol": "TCP", "port": PORT }])
-                } else {
-                    json!([])
-                },
-                "environmentVariables": [],
+                "ports": ports(&container.ports),
+                "environmentVariables": environment,
                 "resources": { "requests": { "memoryInGB": container.memory_gb, "cpu": container.cpu } },
             });
+            if !container.command.is_empty() {
+                properties["command"] = json!(container.command);
+            }
+            if let Some(probe) = &container.liveness_probe {
+                properties["livenessProbe"] = probe.clone();
+            }
+            if let Some(probe) = &container.readiness_probe {
+                properties["readinessProbe"] = probe.clone();
+            }
             if detail {
                 properties["instanceView"] = json!({
                     "restartCount": container.restart_count,
@@ -235,13 +252,19 @@ pub(crate) fn group_json(subscription: &str, record: &GroupRecord, detail: bool)
         "provisioningState": "Succeeded",
         "containers": containers,
         "initContainers": [],
-        "restartPolicy": "Always",
+        "restartPolicy": group.restart_policy,
         "osType": group.os_type,
         "sku": "Standard",
     });
+    if !group.registry_credentials.is_empty() {
+        properties["imageRegistryCredentials"] = group
+            .registry_credentials
+            .iter()
+            .map(|credential| json!({ "server": credential.server, "username": credential.username }))
+            .collect();
+    }
     if let Some(ip) = &group.ip {
-        let mut address =
-            json!({ "ports": [{ "protocol": "TCP", "port": PORT }], "type": "Public" });
+        let mut address = json!({ "ports": ports(&group.ip_ports), "type": "Public" });
         if running {
             address["ip"] = json!(ip);
         }
@@ -250,7 +273,7 @@ pub(crate) fn group_json(subscription: &str, record: &GroupRecord, detail: bool)
     if detail {
         properties["instanceView"] = json!({ "state": group.state, "events": [] });
     }
-    json!({
+    let mut body = json!({
         "id": format!(
             "/subscriptions/{subscription}/resourceGroups/{}/providers/{GROUP_TYPE}/{}",
             group.resource_group, group.name
@@ -259,7 +282,29 @@ pub(crate) fn group_json(subscription: &str, record: &GroupRecord, detail: bool)
         "type": GROUP_TYPE,
         "location": group.location,
         "properties": properties,
-    })
+    });
+    if let Some(identity) = &group.identity {
+        let mut value = json!({ "type": identity.kind });
+        if let Some(principal) = &identity.principal_id {
+            value["principalId"] = json!(principal);
+        }
+        if let Some(tenant) = &identity.tenant_id {
+            value["tenantId"] = json!(tenant);
+        }
+        if !identity.user_assigned.is_empty() {
+            value["userAssignedIdentities"] = identity
+                .user_assigned
+                .iter()
+                .map(|id| (id.clone(), json!({})))
+                .collect::<serde_json::Map<String, Value>>()
+                .into();
+        }
+        body["identity"] = value;
+    }
+    if !group.tags.is_empty() {
+        body["tags"] = json!(group.tags);
+    }
+    body
 }
 
 #[cfg(test)]
@@ -269,18 +314,22 @@ mod tests {
     use expect_test::expect;
 
     use super::*;
-    use crate::arm::{SimContainer, SimContainerGroup, tests::pretty};
+    use crate::arm::{SimContainer, SimContainerGroup, SimPort, tests::pretty};
 
     fn record(state: &str) -> GroupRecord {
         GroupRecord {
             group: SimContainerGroup {
-                name: "frontend".to_owned(),
-                resource_group: "prod-web".to_owned(),
-                location: "westeurope".to_owned(),
-                os_type: "Linux".to_owned(),
                 state: state.to_owned(),
                 ip: Some("20.61.14.27".to_owned()),
-                containers: vec![SimContainer::new("nginx", "nginx:1.27-alpine")],
+                ip_ports: vec![SimPort::tcp(80)],
+                ..SimContainerGroup::new(
+                    "prod-web",
+                    "frontend",
+                    vec![SimContainer {
+                        ports: vec![SimPort::tcp(80)],
+                        ..SimContainer::new("nginx", "nginx:1.27-alpine")
+                    }],
+                )
             },
             pending: None,
             changed_at: UNIX_EPOCH + Duration::from_secs(1_715_675_400),

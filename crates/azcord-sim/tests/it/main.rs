@@ -1,6 +1,7 @@
 //! End-to-end tests of the simulators, driven by the real twilight clients over loopback.
 
 mod arm;
+mod deployments;
 mod gateway;
 mod interactions;
 mod rest;
