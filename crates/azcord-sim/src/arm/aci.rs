@@ -4,8 +4,6 @@
 //! deserializes it. Like ACI, lists leave out the instance views; `GET` of one group has
 //! them (`properties.instanceView.state`, each container's `currentState` and `restartCount`).
 
-use std::time::Duration;
-
 use axum::{
     Json,
     response::{IntoResponse, Response},
@@ -65,8 +63,15 @@ pub(crate) fn get(
     Ok(Json(group_json(ctx.subscription(), record, true)).into_response())
 }
 
-/// `POST .../start` (202 + Azure-AsyncOperation), `.../stop` (204, synchronous) or
-/// `.../restart` (202 + Azure-AsyncOperation).
+/// `POST .../start`, `.../stop` or `.../restart`, answered as the service's specification
+/// (containerInstance.json, 2024-05-01-preview) declares them:
+///
+/// * `start` is long-running: 202 with `Azure-AsyncOperation` while the group starts,
+///   204 when it is "already running or starting" (joining the start under way, if any);
+/// * `stop` is synchronous: 204;
+/// * `restart` is long-running but declares only 204: the simulator sends 204 with the
+///   `Azure-AsyncOperation` URL of the restart, which a poller that follows the header
+///   (azure-core's `ARMPolling`, azcord's own) waits on.
 pub(crate) fn act(
     ctx: &Ctx<'_>,
     state: &mut State,
@@ -80,15 +85,17 @@ pub(crate) fn act(
     let location = record.group.location.clone();
     let in_flight = record.pending.clone();
     let is = |state: &str| current.eq_ignore_ascii_case(state);
-    let transition = match action {
-        GroupAction::Stop if is(PENDING) => {
-            return Err(ArmError::conflict(
-                "Conflict",
-                &format!(
-                    "Container group '{group_name}' cannot be stopped while another operation is in progress."
-                ),
-            ));
-        }
+    let follow = |id: &str, status: StatusCode| {
+        let url = lro::provider_operation_url(ctx, "Microsoft.ContainerInstance", &location, id);
+        lro::accepted_with(ctx, status, &url, None)
+    };
+    match action {
+        GroupAction::Stop if is(PENDING) => Err(ArmError::conflict(
+            "Conflict",
+            &format!(
+                "Container group '{group_name}' cannot be stopped while another operation is in progress."
+            ),
+        )),
         GroupAction::Stop => {
             if let Some(record) = state.container_groups.get_mut(&key(group, name))
                 && !record.group.state.eq_ignore_ascii_case(STOPPED)
@@ -96,43 +103,52 @@ pub(crate) fn act(
                 record.group.state = STOPPED.to_owned();
                 record.changed_at = ctx.wall;
             }
-            return Ok(empty(StatusCode::NO_CONTENT));
+            Ok(empty(StatusCode::NO_CONTENT))
         }
-        GroupAction::Restart if is(STOPPED) => {
-            return Err(ArmError::conflict(
-                "OperationNotAllowed",
-                &format!(
-                    "Container group '{group_name}' is stopped. Start the container group instead of restarting it."
-                ),
-            ));
-        }
-        _ if is(PENDING) => None,
-        GroupAction::Start if is(RUNNING) => None,
-        GroupAction::Start => Some((STOPPED, false)),
-        GroupAction::Restart => Some((RUNNING, true)),
-    };
-    let id = match transition {
-        None => in_flight.unwrap_or_else(|| {
-            state.start_operation(ctx.now, ctx.wall, Duration::ZERO, Effect::None)
+        GroupAction::Restart if is(STOPPED) => Err(ArmError::conflict(
+            "OperationNotAllowed",
+            &format!(
+                "Container group '{group_name}' is stopped. Start the container group instead of restarting it."
+            ),
+        )),
+        _ if is(PENDING) => Ok(match in_flight {
+            Some(id) => follow(&id, StatusCode::NO_CONTENT),
+            None => empty(StatusCode::NO_CONTENT),
         }),
-        Some((fallback, restarted)) => {
-            let effect = Effect::ContainerGroup {
-                key: key(group, name),
-                target: RUNNING,
-                fallback,
-                restarted,
-            };
-            let id = state.start_operation(ctx.now, ctx.wall, ctx.config.transition, effect);
-            if let Some(record) = state.container_groups.get_mut(&key(group, name)) {
-                record.group.state = PENDING.to_owned();
-                record.pending = Some(id.clone());
-                record.changed_at = ctx.wall;
-            }
-            id
+        GroupAction::Start if is(RUNNING) => Ok(empty(StatusCode::NO_CONTENT)),
+        GroupAction::Start => {
+            let id = begin(ctx, state, group, name, STOPPED, false);
+            Ok(follow(&id, StatusCode::ACCEPTED))
         }
+        GroupAction::Restart => {
+            let id = begin(ctx, state, group, name, RUNNING, true);
+            Ok(follow(&id, StatusCode::NO_CONTENT))
+        }
+    }
+}
+
+/// Puts the group in `Pending` until an operation brings it to `Running`; returns its id.
+fn begin(
+    ctx: &Ctx<'_>,
+    state: &mut State,
+    group: &str,
+    name: &str,
+    fallback: &'static str,
+    restarted: bool,
+) -> String {
+    let effect = Effect::ContainerGroup {
+        key: key(group, name),
+        target: RUNNING,
+        fallback,
+        restarted,
     };
-    let url = lro::provider_operation_url(ctx, "Microsoft.ContainerInstance", &location, &id);
-    Ok(lro::accepted(ctx, &url, None))
+    let id = state.start_operation(ctx.now, ctx.wall, ctx.config.transition, effect);
+    if let Some(record) = state.container_groups.get_mut(&key(group, name)) {
+        record.group.state = PENDING.to_owned();
+        record.pending = Some(id.clone());
+        record.changed_at = ctx.wall;
+    }
+    id
 }
 
 /// `GET .../containers/{container}/logs?tail=N&timestamps=true` → `{"content": "..."}`.

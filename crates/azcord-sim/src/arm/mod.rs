@@ -21,8 +21,10 @@
 //!   (`$expand=instanceView`), `/instanceView`, and `start`, `powerOff`, `deallocate`,
 //!   `restart` as long-running operations.
 //! * `Microsoft.ContainerInstance/containerGroups`: list all / by group, get (identity,
-//!   ports, environment with `secureValue`s left out, probes, restart policy), `start` and
-//!   `restart` (long-running), `stop` (204), `containers/{name}/logs?tail=N`.
+//!   ports, environment with `secureValue`s left out, probes, restart policy), `start`
+//!   (202 + Azure-AsyncOperation; 204 when already running), `restart` (204 +
+//!   Azure-AsyncOperation: the specification declares it long-running with only 204),
+//!   `stop` (204, synchronous), `containers/{name}/logs?tail=N`.
 //! * `Microsoft.Resources`: resource groups (list, get, put) and template deployments
 //!   (put, get, `operationStatuses`, `operations`). The template is evaluated when it is
 //!   put (`template`): parameters with their types, defaults and allowed values, variables,

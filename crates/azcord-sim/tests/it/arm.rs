@@ -1009,9 +1009,36 @@ async fn container_groups_list_get_logs_stop_start_and_restart() {
         "Running"
     );
 
+    // Starting a running group is a 204 with nothing to follow.
+    let again = azure.post(&format!("{group}/start?{ACI_API}")).await;
+    assert_eq!(
+        (again.status, again.header("azure-asyncoperation")),
+        (204, None)
+    );
+
+    // Restart is long-running, but the specification declares only 204: the simulator
+    // answers 204 with the operation to follow.
     let restart = azure.post(&format!("{group}/restart?{ACI_API}")).await;
-    assert_eq!(restart.status, 202);
+    assert_eq!(restart.status, 204);
+    let operation = restart.header("azure-asyncoperation").unwrap().to_owned();
+    assert_eq!(
+        azure
+            .sim
+            .container_group("prod-web", "frontend")
+            .unwrap()
+            .state,
+        "Pending"
+    );
+    // A second restart meanwhile joins the first.
+    let joined = azure.post(&format!("{group}/restart?{ACI_API}")).await;
+    assert_eq!(
+        (joined.status, joined.header("azure-asyncoperation")),
+        (204, Some(operation.as_str()))
+    );
+    assert_eq!(azure.get(&operation).await.body["status"], "InProgress");
     azure.sim.finish_transitions();
+    assert_eq!(azure.get(&operation).await.body["status"], "Succeeded");
+    assert_eq!(azure.sim.container_group_starts("PROD-WEB", "frontend"), 2);
     let restarts: Vec<u32> = azure
         .sim
         .container_group("PROD-WEB", "Frontend")
