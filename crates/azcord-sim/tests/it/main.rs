@@ -4,5 +4,7 @@ mod arm;
 mod deployments;
 mod gateway;
 mod interactions;
+mod python_sdk;
 mod rest;
 mod support;
+mod tools;
