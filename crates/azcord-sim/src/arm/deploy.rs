@@ -33,7 +33,7 @@ pub(crate) struct ResourceOutcome {
     pub(crate) id: String,
     pub(crate) resource_type: String,
     pub(crate) name: String,
-    /// Whether the resource existed before (`Create` vs. an update; ARM says `Create` for both).
+    /// Why it failed, if it did.
     pub(crate) failure: Option<ErrorDetail>,
     pub(crate) at: SystemTime,
 }
@@ -111,7 +111,7 @@ fn outcome(
     at: SystemTime,
 ) -> ResourceOutcome {
     ResourceOutcome {
-        operation_id: ident::stable_number(&format!("{}{at:?}", resource.id)).to_string(),
+        operation_id: ident::random_hex(16).to_uppercase(),
         id: resource.id.clone(),
         resource_type: resource.resource_type.clone(),
         name: resource.name.clone(),
@@ -258,9 +258,13 @@ fn container_group(resource: &PlannedResource) -> Result<SimContainerGroup, Stri
             .into_iter()
             .flatten()
             .filter_map(|port| {
+                let number = port.get("port")?;
+                let number = number
+                    .as_u64()
+                    .or_else(|| number.as_str()?.trim().parse().ok())?;
                 Some(SimPort {
                     protocol: text(port.get("protocol")).unwrap_or_else(|| "TCP".to_owned()),
-                    port: u16::try_from(port.get("port")?.as_u64()?).ok()?,
+                    port: u16::try_from(number).ok()?,
                 })
             })
             .collect()
@@ -277,10 +281,16 @@ fn container_group(resource: &PlannedResource) -> Result<SimContainerGroup, Stri
             let image = text(settings.get("image"))
                 .ok_or_else(|| format!("The container '{name}' has no 'image'."))?;
             let requests = settings.pointer("/resources/requests");
+            // ARM reads a number given as a string ("0.25"), as templates must pass
+            // decimals (their parameters have no decimal type).
             let number = |field: &str, default: f64| {
                 requests
                     .and_then(|requests| requests.get(field))
-                    .and_then(Value::as_f64)
+                    .and_then(|value| {
+                        value
+                            .as_f64()
+                            .or_else(|| value.as_str()?.trim().parse().ok())
+                    })
                     .unwrap_or(default)
             };
             Ok(SimContainer {

@@ -248,7 +248,6 @@ pub(crate) fn get_deployment(
 /// `GET .../deployments/{name}/operations`: one operation per resource once the
 /// deployment ended, each with its `targetResource` and, if it failed, `statusMessage.error`.
 pub(crate) fn list_deployment_operations(
-    ctx: &Ctx<'_>,
     state: &State,
     group: &str,
     name: &str,
@@ -284,7 +283,6 @@ pub(crate) fn list_deployment_operations(
             })
         })
         .collect();
-    let _ = ctx;
     Ok(Json(json!({ "value": values })).into_response())
 }
 

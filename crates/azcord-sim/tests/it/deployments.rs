@@ -22,6 +22,8 @@ fn bot_template() -> Value {
             "discordToken": { "type": "securestring" },
             "location": { "type": "string", "defaultValue": "[resourceGroup().location]" },
             "managedGroups": { "type": "array", "defaultValue": ["staging"] },
+            // Templates pass decimals as strings: their parameters have no decimal type.
+            "cpu": { "type": "string", "defaultValue": "0.25" },
         },
         "variables": {
             "name": "azcord",
@@ -43,7 +45,7 @@ fn bot_template() -> Value {
                         "properties": {
                             "image": "[parameters('image')]",
                             "ports": [{ "protocol": "TCP", "port": 9090 }],
-                            "resources": { "requests": { "cpu": 0.5, "memoryInGB": 1 } },
+                            "resources": { "requests": { "cpu": "[parameters('cpu')]", "memoryInGB": 1 } },
                             "environmentVariables": [
                                 { "name": "DISCORD_TOKEN", "secureValue": "[parameters('discordToken')]" },
                                 { "name": "AZCORD_ADMIN_ADDR", "value": "0.0.0.0:9090" },
@@ -178,6 +180,10 @@ async fn a_deployment_creates_the_container_group_and_its_role_assignments() {
         ),
         ("Running", "northeurope", IMAGE)
     );
+    assert_eq!(
+        (group.containers[0].cpu, group.containers[0].memory_gb),
+        (0.25, 1.0)
+    );
     let identity = group.identity.clone().unwrap();
     let principal = identity.principal_id.clone().unwrap();
     assert_eq!(identity.kind, "SystemAssigned");
@@ -264,6 +270,7 @@ async fn a_deployment_creates_the_container_group_and_its_role_assignments() {
             "discordToken": { "type": "SecureString" },
             "location": { "type": "String", "value": "northeurope" },
             "managedGroups": { "type": "Array", "value": ["staging"] },
+            "cpu": { "type": "String", "value": "0.25" },
         })
     );
     assert_eq!(
