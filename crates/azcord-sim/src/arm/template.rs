@@ -569,7 +569,9 @@ impl Planner<'_> {
         if let Some(properties) = properties.as_object_mut() {
             properties.insert("provisioningState".to_owned(), json!("Succeeded"));
         }
-        Value::Object(full)
+        let mut full = Value::Object(full);
+        strip_secrets(&mut full);
+        full
     }
 
     fn eval_string(
@@ -1111,6 +1113,20 @@ impl Planner<'_> {
             return Ok(found);
         }
         Err(EvalError::NotFound(not_found(target, &scope.group.name)))
+    }
+}
+
+/// Removes what a resource provider never returns (ACI's `secureValue`s and registry
+/// passwords), since `reference()` reads the resource as a `GET` would.
+fn strip_secrets(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.remove("secureValue");
+            map.remove("password");
+            map.values_mut().for_each(strip_secrets);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_secrets),
+        _ => {}
     }
 }
 

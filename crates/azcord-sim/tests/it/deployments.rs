@@ -97,6 +97,8 @@ fn bot_template() -> Value {
         ],
         "outputs": {
             "principalId": { "type": "string", "value": "[reference(variables('name'), '2023-05-01', 'Full').identity.principalId]" },
+            // As a GET would show it: without the secure value.
+            "group": { "type": "object", "value": "[reference(variables('name'), '2023-05-01', 'Full')]" },
         },
     })
 }
@@ -276,6 +278,11 @@ async fn a_deployment_creates_the_container_group_and_its_role_assignments() {
     assert_eq!(
         properties["outputs"]["principalId"]["value"],
         json!(principal)
+    );
+    assert_eq!(
+        properties["outputs"]["group"]["value"]["properties"]["containers"][0]["properties"]["environmentVariables"]
+            [0],
+        json!({ "name": "DISCORD_TOKEN" })
     );
     assert_eq!(properties["outputResources"].as_array().unwrap().len(), 4);
     // What the client sent stays readable to the test.
