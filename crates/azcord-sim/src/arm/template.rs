@@ -658,25 +658,7 @@ impl Planner<'_> {
             Expr::Integer(number) => Ok(json!(number)),
             Expr::Bool(flag) => Ok(json!(flag)),
             Expr::Null => Ok(Value::Null),
-            Expr::Property { of, name } => {
-                let of = self.eval(of, scope, depth)?;
-                let Value::Object(map) = &of else {
-                    return Err(EvalError::Invalid(format!(
-                        "The language expression property '{name}' can't be evaluated, property name must be accessed on an object, not '{}'.",
-                        kind_of(&of)
-                    )));
-                };
-                map.iter()
-                    .find(|(key, _)| key.eq_ignore_ascii_case(name))
-                    .map(|(_, value)| value.clone())
-                    .ok_or_else(|| {
-                        let available: Vec<&str> = map.keys().map(String::as_str).collect();
-                        EvalError::Invalid(format!(
-                            "The language expression property '{name}' doesn't exist, available properties are '{}'.",
-                            available.join(", ")
-                        ))
-                    })
-            }
+            Expr::Property { of, name } => property(&self.eval(of, scope, depth)?, name),
             Expr::Index { of, index } => {
                 let of = self.eval(of, scope, depth)?;
                 let index = self.eval(index, scope, depth)?;
@@ -691,14 +673,7 @@ impl Planner<'_> {
                                 items.len()
                             ))
                         }),
-                    (Value::Object(_), Value::String(name)) => self.eval(
-                        &Expr::Property {
-                            of: Box::new(literal(of.clone())),
-                            name: name.clone(),
-                        },
-                        scope,
-                        depth,
-                    ),
+                    (Value::Object(_), Value::String(name)) => property(&of, name),
                     _ => Err(EvalError::Invalid(format!(
                         "The language expression cannot index a '{}' with a '{}'.",
                         kind_of(&of),
@@ -1147,15 +1122,24 @@ fn not_found(target: &str, group: &str) -> ErrorDetail {
     )
 }
 
-/// A literal expression for a value already computed.
-fn literal(value: Value) -> Expr {
-    match value {
-        Value::String(text) => Expr::String(text),
-        other => Expr::Call {
-            function: "json".to_owned(),
-            args: vec![Expr::String(other.to_string())],
-        },
-    }
+/// `of.name`, matching the name in any case as ARM does.
+fn property(of: &Value, name: &str) -> Eval<Value> {
+    let Value::Object(map) = of else {
+        return Err(EvalError::Invalid(format!(
+            "The language expression property '{name}' can't be evaluated, property name must be accessed on an object, not '{}'.",
+            kind_of(of)
+        )));
+    };
+    map.iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.clone())
+        .ok_or_else(|| {
+            let available: Vec<&str> = map.keys().map(String::as_str).collect();
+            EvalError::Invalid(format!(
+                "The language expression property '{name}' doesn't exist, available properties are '{}'.",
+                available.join(", ")
+            ))
+        })
 }
 
 fn body_name(body: &Map<String, Value>) -> String {
