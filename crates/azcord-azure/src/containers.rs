@@ -88,7 +88,8 @@ impl ContainerGroups for ArmContainerGroups {
                 resource_group.as_str(),
                 name.as_str(),
             );
-            // Start answers 202 with a poll URL; stop and restart answer 204 when done.
+            // Start answers 202 with a poll URL (204 if already running), stop 204 when
+            // done, restart 204 with a poll URL: pending_from_response tells them apart.
             let response = match action {
                 ContainerGroupAction::Start => groups
                     .start(subscription, group, name)

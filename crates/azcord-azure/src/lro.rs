@@ -15,8 +15,9 @@ use crate::{
 };
 
 /// How to follow an action, from the status and headers of Azure's first answer:
-/// 201 or 202 with `Azure-AsyncOperation` (preferred) or `Location` is running;
-/// anything else that succeeded is done.
+/// 201 or 202 with `Azure-AsyncOperation` (preferred) or `Location` is running, and so is
+/// 204 with `Azure-AsyncOperation` (ACI's restart is a long-running operation whose
+/// specification declares only 204); anything else that succeeded is done.
 pub(crate) fn pending_from_response(status: u16, headers: &Headers) -> PendingOperation {
     let correlation_id = headers.get_optional_string(&CORRELATION_ID);
     let header = |name: &HeaderName| {
@@ -29,6 +30,7 @@ pub(crate) fn pending_from_response(status: u16, headers: &Headers) -> PendingOp
         201 | 202 => header(&AZURE_ASYNCOPERATION)
             .map(|url| (url, PollKind::AsyncOperation))
             .or_else(|| header(&LOCATION).map(|url| (url, PollKind::Location))),
+        204 => header(&AZURE_ASYNCOPERATION).map(|url| (url, PollKind::AsyncOperation)),
         _ => None,
     };
     match poll {
@@ -173,6 +175,12 @@ mod tests {
             (202, vec![corr, ("azure-asyncoperation", " ")], done.clone()),
             (202, vec![corr], done.clone()),
             (200, vec![corr, ("azure-asyncoperation", op)], done.clone()),
+            (
+                204,
+                vec![corr, ("azure-asyncoperation", op)],
+                running(op, PollKind::AsyncOperation, None),
+            ),
+            (204, vec![corr, ("location", loc)], done.clone()),
             (204, vec![corr], done),
             (
                 204,

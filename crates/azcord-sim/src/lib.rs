@@ -7,7 +7,8 @@ pub mod terminal;
 
 pub use arm::{
     ArmRequest, ArmSample, ArmSim, ArmSimConfig, DeploymentState, PowerState, SimContainer,
-    SimContainerGroup, SimDeployment, SimResourceGroup, SimVm,
+    SimContainerGroup, SimDeployment, SimEnvVar, SimIdentity, SimPort, SimRegistryCredential,
+    SimResource, SimResourceGroup, SimVm,
 };
 pub use discord::{
     DiscordSim, DiscordSimConfig, GatewayRecord, InteractionEvent, InteractionHandle, Invocation,

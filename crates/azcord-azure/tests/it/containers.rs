@@ -150,11 +150,47 @@ async fn stop_is_synchronous_and_start_and_restart_are_followed() {
         "Running"
     );
 
+    // A start of a running group answers 204: done at once.
+    let again = azure
+        .container_groups
+        .begin(&prod_web, &frontend, ContainerGroupAction::Start)
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, PendingOperation::Completed { .. }),
+        "{again:?}"
+    );
+
+    // Restart answers 204 with Azure-AsyncOperation, as the service's specification
+    // declares a long-running operation with only 204: it is followed, not taken as done.
+    let restarts = |sim: &azcord_sim::ArmSim| -> Vec<u32> {
+        sim.container_group("prod-web", "frontend")
+            .unwrap()
+            .containers
+            .iter()
+            .map(|container| container.restart_count)
+            .collect()
+    };
+    let before = restarts(&sim);
     let restarted = azure
         .container_groups
         .begin(&prod_web, &frontend, ContainerGroupAction::Restart)
         .await
         .unwrap();
+    assert!(
+        matches!(
+            restarted,
+            PendingOperation::Running {
+                kind: azcord_azure::PollKind::AsyncOperation,
+                ..
+            }
+        ),
+        "{restarted:?}"
+    );
+    assert_eq!(
+        sim.container_group("prod-web", "frontend").unwrap().state,
+        "Pending"
+    );
     sim.finish_transitions();
     wait_for(azure.operations.as_ref(), &restarted, quick_wait(), |_| {})
         .await
@@ -162,6 +198,11 @@ async fn stop_is_synchronous_and_start_and_restart_are_followed() {
     assert_eq!(
         sim.container_group("prod-web", "frontend").unwrap().state,
         "Running"
+    );
+    let after: Vec<u32> = restarts(&sim);
+    assert_eq!(
+        after,
+        before.iter().map(|count| count + 1).collect::<Vec<u32>>()
     );
 }
 

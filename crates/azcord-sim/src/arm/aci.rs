@@ -4,8 +4,6 @@
 //! deserializes it. Like ACI, lists leave out the instance views; `GET` of one group has
 //! them (`properties.instanceView.state`, each container's `currentState` and `restartCount`).
 
-use std::time::Duration;
-
 use axum::{
     Json,
     response::{IntoResponse, Response},
@@ -14,7 +12,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{
-    clock,
+    SimPort, clock,
     compute::require_group,
     error::ArmError,
     lro,
@@ -28,8 +26,6 @@ const GROUP_TYPE: &str = "Microsoft.ContainerInstance/containerGroups";
 const RUNNING: &str = "Running";
 const STOPPED: &str = "Stopped";
 const PENDING: &str = "Pending";
-/// The port every simulated group with an IP address exposes.
-const PORT: u16 = 80;
 
 /// `GET .../containerGroups` by subscription or resource group, paged.
 pub(crate) fn list(
@@ -67,8 +63,15 @@ pub(crate) fn get(
     Ok(Json(group_json(ctx.subscription(), record, true)).into_response())
 }
 
-/// `POST .../start` (202 + Azure-AsyncOperation), `.../stop` (204, synchronous) or
-/// `.../restart` (202 + Azure-AsyncOperation).
+/// `POST .../start`, `.../stop` or `.../restart`, answered as the service's specification
+/// (containerInstance.json, 2024-05-01-preview) declares them:
+///
+/// * `start` is long-running: 202 with `Azure-AsyncOperation` while the group starts,
+///   204 when it is "already running or starting" (joining the start under way, if any);
+/// * `stop` is synchronous: 204;
+/// * `restart` is long-running but declares only 204: the simulator sends 204 with the
+///   `Azure-AsyncOperation` URL of the restart, which a poller that follows the header
+///   (azure-core's `ARMPolling`, azcord's own) waits on.
 pub(crate) fn act(
     ctx: &Ctx<'_>,
     state: &mut State,
@@ -82,15 +85,17 @@ pub(crate) fn act(
     let location = record.group.location.clone();
     let in_flight = record.pending.clone();
     let is = |state: &str| current.eq_ignore_ascii_case(state);
-    let transition = match action {
-        GroupAction::Stop if is(PENDING) => {
-            return Err(ArmError::conflict(
-                "Conflict",
-                &format!(
-                    "Container group '{group_name}' cannot be stopped while another operation is in progress."
-                ),
-            ));
-        }
+    let follow = |id: &str, status: StatusCode| {
+        let url = lro::provider_operation_url(ctx, "Microsoft.ContainerInstance", &location, id);
+        lro::accepted_with(ctx, status, &url, None)
+    };
+    match action {
+        GroupAction::Stop if is(PENDING) => Err(ArmError::conflict(
+            "Conflict",
+            &format!(
+                "Container group '{group_name}' cannot be stopped while another operation is in progress."
+            ),
+        )),
         GroupAction::Stop => {
             if let Some(record) = state.container_groups.get_mut(&key(group, name))
                 && !record.group.state.eq_ignore_ascii_case(STOPPED)
@@ -98,43 +103,52 @@ pub(crate) fn act(
                 record.group.state = STOPPED.to_owned();
                 record.changed_at = ctx.wall;
             }
-            return Ok(empty(StatusCode::NO_CONTENT));
+            Ok(empty(StatusCode::NO_CONTENT))
         }
-        GroupAction::Restart if is(STOPPED) => {
-            return Err(ArmError::conflict(
-                "OperationNotAllowed",
-                &format!(
-                    "Container group '{group_name}' is stopped. Start the container group instead of restarting it."
-                ),
-            ));
-        }
-        _ if is(PENDING) => None,
-        GroupAction::Start if is(RUNNING) => None,
-        GroupAction::Start => Some((STOPPED, false)),
-        GroupAction::Restart => Some((RUNNING, true)),
-    };
-    let id = match transition {
-        None => in_flight.unwrap_or_else(|| {
-            state.start_operation(ctx.now, ctx.wall, Duration::ZERO, Effect::None)
+        GroupAction::Restart if is(STOPPED) => Err(ArmError::conflict(
+            "OperationNotAllowed",
+            &format!(
+                "Container group '{group_name}' is stopped. Start the container group instead of restarting it."
+            ),
+        )),
+        _ if is(PENDING) => Ok(match in_flight {
+            Some(id) => follow(&id, StatusCode::NO_CONTENT),
+            None => empty(StatusCode::NO_CONTENT),
         }),
-        Some((fallback, restarted)) => {
-            let effect = Effect::ContainerGroup {
-                key: key(group, name),
-                target: RUNNING,
-                fallback,
-                restarted,
-            };
-            let id = state.start_operation(ctx.now, ctx.wall, ctx.config.transition, effect);
-            if let Some(record) = state.container_groups.get_mut(&key(group, name)) {
-                record.group.state = PENDING.to_owned();
-                record.pending = Some(id.clone());
-                record.changed_at = ctx.wall;
-            }
-            id
+        GroupAction::Start if is(RUNNING) => Ok(empty(StatusCode::NO_CONTENT)),
+        GroupAction::Start => {
+            let id = begin(ctx, state, group, name, STOPPED, false);
+            Ok(follow(&id, StatusCode::ACCEPTED))
         }
+        GroupAction::Restart => {
+            let id = begin(ctx, state, group, name, RUNNING, true);
+            Ok(follow(&id, StatusCode::NO_CONTENT))
+        }
+    }
+}
+
+/// Puts the group in `Pending` until an operation brings it to `Running`; returns its id.
+fn begin(
+    ctx: &Ctx<'_>,
+    state: &mut State,
+    group: &str,
+    name: &str,
+    fallback: &'static str,
+    restarted: bool,
+) -> String {
+    let effect = Effect::ContainerGroup {
+        key: key(group, name),
+        target: RUNNING,
+        fallback,
+        restarted,
     };
-    let url = lro::provider_operation_url(ctx, "Microsoft.ContainerInstance", &location, &id);
-    Ok(lro::accepted(ctx, &url, None))
+    let id = state.start_operation(ctx.now, ctx.wall, ctx.config.transition, effect);
+    if let Some(record) = state.container_groups.get_mut(&key(group, name)) {
+        record.group.state = PENDING.to_owned();
+        record.pending = Some(id.clone());
+        record.changed_at = ctx.wall;
+    }
+    id
 }
 
 /// `GET .../containers/{container}/logs?tail=N&timestamps=true` → `{"content": "..."}`.
@@ -206,21 +220,40 @@ pub(crate) fn group_json(subscription: &str, record: &GroupRecord, detail: bool)
     } else {
         json!({ "state": "Terminated", "exitCode": 0, "finishTime": since, "detailStatus": "Completed" })
     };
+    let ports = |ports: &[SimPort]| -> Value {
+        ports
+            .iter()
+            .map(|port| json!({ "protocol": port.protocol, "port": port.port }))
+            .collect()
+    };
     let containers: Vec<Value> = group
         .containers
         .iter()
-        .enumerate()
-        .map(|(index, container)| {
+        .map(|container| {
+            // A secure value is stored but never returned, as ACI does.
+            let environment: Vec<Value> = container
+                .environment
+                .iter()
+                .map(|variable| match &variable.value {
+                    Some(value) => json!({ "name": variable.name, "value": value }),
+                    None => json!({ "name": variable.name }),
+                })
+                .collect();
             let mut properties = json!({
                 "image": container.image,
-                "ports": if index == 0 && group.ip.is_some() {
-                    json!([{ "protocol": "TCP", "port": PORT }])
-                } else {
-                    json!([])
-                },
-                "environmentVariables": [],
+                "ports": ports(&container.ports),
+                "environmentVariables": environment,
                 "resources": { "requests": { "memoryInGB": container.memory_gb, "cpu": container.cpu } },
             });
+            if !container.command.is_empty() {
+                properties["command"] = json!(container.command);
+            }
+            if let Some(probe) = &container.liveness_probe {
+                properties["livenessProbe"] = probe.clone();
+            }
+            if let Some(probe) = &container.readiness_probe {
+                properties["readinessProbe"] = probe.clone();
+            }
             if detail {
                 properties["instanceView"] = json!({
                     "restartCount": container.restart_count,
@@ -235,13 +268,19 @@ pub(crate) fn group_json(subscription: &str, record: &GroupRecord, detail: bool)
         "provisioningState": "Succeeded",
         "containers": containers,
         "initContainers": [],
-        "restartPolicy": "Always",
+        "restartPolicy": group.restart_policy,
         "osType": group.os_type,
         "sku": "Standard",
     });
+    if !group.registry_credentials.is_empty() {
+        properties["imageRegistryCredentials"] = group
+            .registry_credentials
+            .iter()
+            .map(|credential| json!({ "server": credential.server, "username": credential.username }))
+            .collect();
+    }
     if let Some(ip) = &group.ip {
-        let mut address =
-            json!({ "ports": [{ "protocol": "TCP", "port": PORT }], "type": "Public" });
+        let mut address = json!({ "ports": ports(&group.ip_ports), "type": "Public" });
         if running {
             address["ip"] = json!(ip);
         }
@@ -250,7 +289,7 @@ pub(crate) fn group_json(subscription: &str, record: &GroupRecord, detail: bool)
     if detail {
         properties["instanceView"] = json!({ "state": group.state, "events": [] });
     }
-    json!({
+    let mut body = json!({
         "id": format!(
             "/subscriptions/{subscription}/resourceGroups/{}/providers/{GROUP_TYPE}/{}",
             group.resource_group, group.name
@@ -259,7 +298,29 @@ pub(crate) fn group_json(subscription: &str, record: &GroupRecord, detail: bool)
         "type": GROUP_TYPE,
         "location": group.location,
         "properties": properties,
-    })
+    });
+    if let Some(identity) = &group.identity {
+        let mut value = json!({ "type": identity.kind });
+        if let Some(principal) = &identity.principal_id {
+            value["principalId"] = json!(principal);
+        }
+        if let Some(tenant) = &identity.tenant_id {
+            value["tenantId"] = json!(tenant);
+        }
+        if !identity.user_assigned.is_empty() {
+            value["userAssignedIdentities"] = identity
+                .user_assigned
+                .iter()
+                .map(|id| (id.clone(), json!({})))
+                .collect::<serde_json::Map<String, Value>>()
+                .into();
+        }
+        body["identity"] = value;
+    }
+    if !group.tags.is_empty() {
+        body["tags"] = json!(group.tags);
+    }
+    body
 }
 
 #[cfg(test)]
@@ -269,18 +330,22 @@ mod tests {
     use expect_test::expect;
 
     use super::*;
-    use crate::arm::{SimContainer, SimContainerGroup, tests::pretty};
+    use crate::arm::{SimContainer, SimContainerGroup, SimPort, tests::pretty};
 
     fn record(state: &str) -> GroupRecord {
         GroupRecord {
             group: SimContainerGroup {
-                name: "frontend".to_owned(),
-                resource_group: "prod-web".to_owned(),
-                location: "westeurope".to_owned(),
-                os_type: "Linux".to_owned(),
                 state: state.to_owned(),
                 ip: Some("20.61.14.27".to_owned()),
-                containers: vec![SimContainer::new("nginx", "nginx:1.27-alpine")],
+                ip_ports: vec![SimPort::tcp(80)],
+                ..SimContainerGroup::new(
+                    "prod-web",
+                    "frontend",
+                    vec![SimContainer {
+                        ports: vec![SimPort::tcp(80)],
+                        ..SimContainer::new("nginx", "nginx:1.27-alpine")
+                    }],
+                )
             },
             pending: None,
             changed_at: UNIX_EPOCH + Duration::from_secs(1_715_675_400),

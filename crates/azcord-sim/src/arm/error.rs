@@ -11,11 +11,17 @@ use serde_json::{Value, json};
 
 use super::{clock, ident::random_guid};
 
-/// The `{code, message}` pair inside an ARM error, also an LRO's `error`.
+/// The `{code, message, target?, details?}` inside an ARM error, also an LRO's `error`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ErrorDetail {
     pub(crate) code: String,
     pub(crate) message: String,
+    /// What the error is about, e.g. a resource id.
+    pub(crate) target: Option<String>,
+    /// The errors behind this one (a failed deployment lists its resources' errors).
+    pub(crate) details: Vec<ErrorDetail>,
+    /// ARM's `additionalInfo` entries, e.g. a `TemplateViolation` with the path.
+    pub(crate) additional_info: Vec<Value>,
 }
 
 impl ErrorDetail {
@@ -23,11 +29,32 @@ impl ErrorDetail {
         Self {
             code: code.to_owned(),
             message: message.to_owned(),
+            target: None,
+            details: Vec::new(),
+            additional_info: Vec::new(),
+        }
+    }
+
+    /// The same error, about `target`.
+    pub(crate) fn with_target(self, target: &str) -> Self {
+        Self {
+            target: Some(target.to_owned()),
+            ..self
         }
     }
 
     pub(crate) fn to_json(&self) -> Value {
-        json!({ "code": self.code, "message": self.message })
+        let mut body = json!({ "code": self.code, "message": self.message });
+        if let Some(target) = &self.target {
+            body["target"] = json!(target);
+        }
+        if !self.details.is_empty() {
+            body["details"] = Value::Array(self.details.iter().map(Self::to_json).collect());
+        }
+        if !self.additional_info.is_empty() {
+            body["additionalInfo"] = Value::Array(self.additional_info.clone());
+        }
+        body
     }
 }
 
@@ -35,7 +62,8 @@ impl ErrorDetail {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ArmError {
     pub(crate) status: StatusCode,
-    pub(crate) detail: ErrorDetail,
+    /// Boxed: a deployment error with details is large, and errors travel in `Result`s.
+    pub(crate) detail: Box<ErrorDetail>,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
 }
 
@@ -43,7 +71,7 @@ impl ArmError {
     pub(crate) fn new(status: StatusCode, code: &str, message: &str) -> Self {
         Self {
             status,
-            detail: ErrorDetail::new(code, message),
+            detail: Box::new(ErrorDetail::new(code, message)),
             headers: Vec::new(),
         }
     }
@@ -54,6 +82,15 @@ impl ArmError {
 
     pub(crate) fn conflict(code: &str, message: &str) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// An error with a full detail (target, details, additional info).
+    pub(crate) fn with_detail(status: StatusCode, detail: ErrorDetail) -> Self {
+        Self {
+            status,
+            detail: Box::new(detail),
+            headers: Vec::new(),
+        }
     }
 
     /// A 401 with ARM's `WWW-Authenticate` challenge pointing at the tenant's authority.

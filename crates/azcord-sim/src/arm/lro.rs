@@ -44,7 +44,18 @@ pub(crate) fn monitor_url(operation_url: &str) -> String {
 
 /// A 202 Accepted that starts polling: `Azure-AsyncOperation`, optional `Location`, `Retry-After`.
 pub(crate) fn accepted(ctx: &Ctx<'_>, operation_url: &str, location: Option<&str>) -> Response {
-    let mut response = empty(StatusCode::ACCEPTED);
+    accepted_with(ctx, StatusCode::ACCEPTED, operation_url, location)
+}
+
+/// An answer with `status` (202, or 204 for operations whose specification declares only
+/// 204) and the polling headers of [`accepted`].
+pub(crate) fn accepted_with(
+    ctx: &Ctx<'_>,
+    status: StatusCode,
+    operation_url: &str,
+    location: Option<&str>,
+) -> Response {
+    let mut response = empty(status);
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(operation_url) {
         headers.insert(HeaderName::from_static("azure-asyncoperation"), value);

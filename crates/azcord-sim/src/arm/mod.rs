@@ -20,10 +20,28 @@
 //!   views), list by resource group (`$expand=instanceView` or `statusOnly=true`), get
 //!   (`$expand=instanceView`), `/instanceView`, and `start`, `powerOff`, `deallocate`,
 //!   `restart` as long-running operations.
-//! * `Microsoft.ContainerInstance/containerGroups`: list all / by group, get, `start` and
-//!   `restart` (long-running), `stop` (204), `containers/{name}/logs?tail=N`.
-//! * `Microsoft.Resources`: resource groups (list, get, put) and deployments (put, get,
-//!   `operationStatuses`).
+//! * `Microsoft.ContainerInstance/containerGroups`: list all / by group, get (identity,
+//!   ports, environment with `secureValue`s left out, probes, restart policy), `start`
+//!   (202 + Azure-AsyncOperation; 204 when already running), `restart` (204 +
+//!   Azure-AsyncOperation: the specification declares it long-running with only 204),
+//!   `stop` (204, synchronous), `containers/{name}/logs?tail=N`.
+//! * `Microsoft.Resources`: resource groups (list, get, put) and template deployments
+//!   (put, get, `operationStatuses`, `operations`). The template is evaluated when it is
+//!   put (`template`): parameters with their types, defaults and allowed values, variables,
+//!   the functions `parameters variables concat format resourceGroup subscription
+//!   deployment resourceId subscriptionResourceId extensionResourceId guid uniqueString
+//!   reference copyIndex length toLower toUpper string int json if equals empty not and
+//!   or true false null coalesce createArray createObject union contains replace split
+//!   join first last`, property access and indexing, resource and property `copy` loops,
+//!   `condition`, `dependsOn` (a resource whose dependency failed is not attempted), and
+//!   nested inline deployments into another group (`inner` or `outer` scope). Anything
+//!   else (another function, an unknown parameter or variable, a missing or mistyped
+//!   parameter) is 400 `InvalidTemplate`. When the deployment succeeds (`deploy`), its
+//!   container groups are created or updated (new ones run, running ones restart in place
+//!   if something changed, stopped ones stay stopped) and every other resource (role
+//!   assignments, nested deployments, ...) is kept as a [`SimResource`]. A failure ends it
+//!   `Failed` with `DeploymentFailed` and one detail per failed resource, targeted at it.
+//!   A deployment `GET` shows secure parameters by type only.
 //! * Lists page `page_size` items at a time with an absolute `nextLink` (`$skiptoken`).
 //!
 //! Long-running operations answer 202 with `Azure-AsyncOperation` (status body
@@ -34,6 +52,17 @@
 //! follow Azure: starting a running VM is a no-op that succeeds, `restart` of a stopped or
 //! deallocated VM is 409 `OperationNotAllowed`, another action during a transition is 409
 //! `Conflict` (the same one joins the operation under way).
+//!
+//! Deployment faults: [`ArmSim::fail_next_deployment_of`] (one resource fails),
+//! [`ArmSim::make_image_unpullable`] (ACI's `InaccessibleImage`),
+//! [`ArmSim::stop_after_next_deployment`] (the group ends up stopped), and
+//! [`ArmSim::fail_next_operation`] (the whole deployment fails). What a deployment did is
+//! read back with [`ArmSim::deployment`], [`ArmSim::resources`],
+//! [`ArmSim::role_assignments`], [`ArmSim::container_group`] and
+//! [`ArmSim::container_group_starts`].
+//!
+//! There is no standalone simulator process: tests and `azcord shell` start [`ArmSim`]
+//! in-process.
 //!
 //! # The sample subscription
 //!
@@ -50,14 +79,17 @@
 //!
 //! Layout: `route` matches paths, `aad` issues and checks tokens, `server` records,
 //! injects faults and dispatches to `compute`, `aci` and `resources`; `lro` answers
-//! operation polls, `power` is the VM state machine, `paging` the lists. Everything
-//! shares one `state::State` behind a mutex.
+//! operation polls, `power` is the VM state machine, `paging` the lists; `expr` parses
+//! template expressions, `template` plans a deployment and `deploy` applies it.
+//! Everything shares one `state::State` behind a mutex.
 
 mod aad;
 mod aci;
 mod clock;
 mod compute;
+mod deploy;
 mod error;
+mod expr;
 mod ident;
 mod lro;
 mod model;
@@ -69,6 +101,7 @@ mod route;
 mod sample;
 mod server;
 mod state;
+mod template;
 
 use std::{
     io,
@@ -86,7 +119,8 @@ use self::{
 pub use self::{
     model::{
         ArmRequest, DeploymentState, PowerState, SimContainer, SimContainerGroup, SimDeployment,
-        SimResourceGroup, SimVm,
+        SimEnvVar, SimIdentity, SimPort, SimRegistryCredential, SimResource, SimResourceGroup,
+        SimVm,
     },
     sample::{ArmSample, sample},
 };
@@ -265,6 +299,50 @@ impl ArmSim {
             .collect()
     }
 
+    /// The deployment `name` in `resource_group` (any case), if the client created it.
+    pub fn deployment(&self, resource_group: &str, name: &str) -> Option<SimDeployment> {
+        self.shared
+            .settled()
+            .deployment(resource_group, name)
+            .map(|record| record.deployment.clone())
+    }
+
+    /// Every resource deployments created that the simulator keeps as data only (all
+    /// types but container groups), of `resource_type` (any case), ordered by id.
+    pub fn resources(&self, resource_type: &str) -> Vec<SimResource> {
+        self.shared
+            .settled()
+            .resources
+            .values()
+            .filter(|resource| resource.resource_type.eq_ignore_ascii_case(resource_type))
+            .cloned()
+            .collect()
+    }
+
+    /// The role assignments deployments created (`Microsoft.Authorization/roleAssignments`).
+    pub fn role_assignments(&self) -> Vec<SimResource> {
+        self.resources("Microsoft.Authorization/roleAssignments")
+    }
+
+    /// How many `start` calls the container group got (answered or refused), from the
+    /// request log.
+    pub fn container_group_starts(&self, resource_group: &str, name: &str) -> usize {
+        let suffix = format!(
+            "/resourcegroups/{}/providers/microsoft.containerinstance/containergroups/{}/start",
+            resource_group.to_lowercase(),
+            name.to_lowercase()
+        );
+        self.shared
+            .lock()
+            .requests
+            .iter()
+            .filter(|request| {
+                request.method == http::Method::POST
+                    && request.path.to_lowercase().ends_with(&suffix)
+            })
+            .count()
+    }
+
     /// Completes every operation in flight now: power transitions, container group
     /// starts and restarts, deployments.
     pub fn finish_transitions(&self) {
@@ -320,12 +398,39 @@ impl ArmSim {
     }
 
     /// The next long-running operation started ends `Failed` with this error; the
-    /// resource falls back to the state it had.
+    /// resource falls back to the state it had. A deployment ends `Failed` with
+    /// `DeploymentFailed`, this error (targeted at its first resource) in its details, and
+    /// creates nothing.
     pub fn fail_next_operation(&self, code: &str, message: &str) {
         self.shared
             .lock()
             .operation_failures
             .push_back(ErrorDetail::new(code, message));
+    }
+
+    /// The next deployment that declares the resource `name` (or `type/name`, or any
+    /// resource of `type`; any case) fails that resource with this error: the deployment ends `Failed` with `DeploymentFailed`
+    /// and the error, targeted at the resource, in its details. Other resources are created.
+    pub fn fail_next_deployment_of(&self, name: &str, code: &str, message: &str) {
+        self.shared
+            .lock()
+            .resource_failures
+            .push((name.to_owned(), ErrorDetail::new(code, message)));
+    }
+
+    /// Container groups deployed with `image` fail from now on with ACI's
+    /// `InaccessibleImage`, as an image that cannot be pulled does.
+    pub fn make_image_unpullable(&self, image: &str) {
+        self.shared.lock().unpullable_images.push(image.to_owned());
+    }
+
+    /// The container group ends up `Stopped` after the next deployment that creates or
+    /// updates it succeeds, so a test can check that the deploying client starts it.
+    pub fn stop_after_next_deployment(&self, resource_group: &str, name: &str) {
+        self.shared
+            .lock()
+            .stopped_after_deployment
+            .insert(key(resource_group, name));
     }
 
     /// Every token issued so far is rejected from now on with 401 `ExpiredAuthenticationToken`.

@@ -129,8 +129,93 @@ pub struct SimContainerGroup {
     pub state: String,
     /// The public IP address, reported while the group runs.
     pub ip: Option<String>,
+    /// The ports the IP address exposes.
+    pub ip_ports: Vec<SimPort>,
     /// The group's containers.
     pub containers: Vec<SimContainer>,
+    /// `Always`, `OnFailure` or `Never`.
+    pub restart_policy: String,
+    /// The managed identity, if any.
+    pub identity: Option<SimIdentity>,
+    /// Credentials for private registries; a `GET` never shows the password.
+    pub registry_credentials: Vec<SimRegistryCredential>,
+    /// Resource tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl SimContainerGroup {
+    /// A running Linux group without an IP address, identity or tags.
+    pub fn new(resource_group: &str, name: &str, containers: Vec<SimContainer>) -> Self {
+        Self {
+            name: name.to_owned(),
+            resource_group: resource_group.to_owned(),
+            location: "westeurope".to_owned(),
+            os_type: "Linux".to_owned(),
+            state: "Running".to_owned(),
+            ip: None,
+            ip_ports: Vec::new(),
+            containers,
+            restart_policy: "Always".to_owned(),
+            identity: None,
+            registry_credentials: Vec::new(),
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+/// A managed identity of a resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimIdentity {
+    /// `SystemAssigned`, `UserAssigned` or `SystemAssigned, UserAssigned`.
+    pub kind: String,
+    /// The system-assigned identity's object id, generated when it is created.
+    pub principal_id: Option<String>,
+    /// The tenant of the system-assigned identity.
+    pub tenant_id: Option<String>,
+    /// The user-assigned identities' resource ids, as given.
+    pub user_assigned: Vec<String>,
+}
+
+/// A port and its protocol (`TCP` or `UDP`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimPort {
+    /// `TCP` or `UDP`.
+    pub protocol: String,
+    /// The port number.
+    pub port: u16,
+}
+
+impl SimPort {
+    /// A TCP port.
+    pub fn tcp(port: u16) -> Self {
+        Self {
+            protocol: "TCP".to_owned(),
+            port,
+        }
+    }
+}
+
+/// A registry credential of a container group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimRegistryCredential {
+    /// e.g. `ghcr.io`.
+    pub server: String,
+    /// The user name.
+    pub username: String,
+    /// The password: stored, never returned.
+    pub password: Option<String>,
+}
+
+/// An environment variable of a container: a `value`, or a `secureValue` that a `GET`
+/// never returns (as ACI does).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimEnvVar {
+    /// The variable name.
+    pub name: String,
+    /// A plain value, returned by `GET`.
+    pub value: Option<String>,
+    /// A secure value: stored, never returned.
+    pub secure_value: Option<String>,
 }
 
 /// One container of a [`SimContainerGroup`].
@@ -148,10 +233,20 @@ pub struct SimContainer {
     pub logs: Vec<String>,
     /// How often the container has restarted.
     pub restart_count: u32,
+    /// The ports it exposes.
+    pub ports: Vec<SimPort>,
+    /// Its environment.
+    pub environment: Vec<SimEnvVar>,
+    /// The command line, if it overrides the image's.
+    pub command: Vec<String>,
+    /// `livenessProbe` as given.
+    pub liveness_probe: Option<Value>,
+    /// `readinessProbe` as given.
+    pub readiness_probe: Option<Value>,
 }
 
 impl SimContainer {
-    /// A container with 1 core, 1.5 GB, no logs and no restarts.
+    /// A container with 1 core, 1.5 GB, no logs, ports, environment or restarts.
     pub fn new(name: &str, image: &str) -> Self {
         Self {
             name: name.to_owned(),
@@ -160,8 +255,35 @@ impl SimContainer {
             memory_gb: 1.5,
             logs: Vec::new(),
             restart_count: 0,
+            ports: Vec::new(),
+            environment: Vec::new(),
+            command: Vec::new(),
+            liveness_probe: None,
+            readiness_probe: None,
         }
     }
+}
+
+/// A resource a deployment created that the simulator keeps as data only, such as a
+/// role assignment (`Microsoft.Authorization/roleAssignments`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimResource {
+    /// The resource id.
+    pub id: String,
+    /// e.g. `Microsoft.Authorization/roleAssignments`.
+    pub resource_type: String,
+    /// The full name (`parent/child` for child resources).
+    pub name: String,
+    /// The resource group it was deployed to.
+    pub resource_group: String,
+    /// The `scope` of an extension resource (e.g. a role assignment), if it had one.
+    pub scope: Option<String>,
+    /// `properties`, evaluated.
+    pub properties: Value,
+    /// The evaluated declaration (`location`, `identity`, `sku`, ...).
+    pub body: Value,
+    /// The deployment that last wrote it.
+    pub deployment: String,
 }
 
 /// Where a template deployment is.
@@ -173,7 +295,7 @@ pub enum DeploymentState {
     Running,
     /// Finished.
     Succeeded,
-    /// Ended with an error, see [`super::ArmSim::fail_next_operation`].
+    /// Ended with an error (`DeploymentFailed`).
     Failed,
 }
 
@@ -202,6 +324,10 @@ pub struct SimDeployment {
     pub parameters: Value,
     /// Where the deployment is now.
     pub state: DeploymentState,
+    /// The error it failed with (`DeploymentFailed` and its details), as JSON.
+    pub error: Option<Value>,
+    /// The ids of the resources it created or updated, once it succeeded.
+    pub output_resources: Vec<String>,
 }
 
 /// One request the simulator answered, ARM or AAD token endpoint alike.

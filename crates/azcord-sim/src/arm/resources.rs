@@ -2,8 +2,10 @@
 //!
 //! A deployment `PUT` answers 201 (200 when it replaces one) with
 //! `provisioningState: Accepted` and an `Azure-AsyncOperation` URL under
-//! `.../deployments/{name}/operationStatuses/{id}`; the deployment runs for
-//! `config.transition` and then succeeds (or fails, see `fail_next_operation`).
+//! `.../deployments/{name}/operationStatuses/{id}`. The template is evaluated then (see
+//! [`super::template`]): an invalid one is refused with 400 `InvalidTemplate`. The
+//! deployment runs for `config.transition`; then its resources are created (see
+//! [`super::deploy`]) and it succeeds, or it fails with `DeploymentFailed`.
 
 use axum::{
     Json,
@@ -20,9 +22,8 @@ use super::{
     paging::{list_body, next_link, page, skip_of},
     server::Ctx,
     state::{DeploymentRecord, Effect, State, key},
+    template::{self, DEPLOYMENT_TYPE, Plan, Target, World},
 };
-
-const DEPLOYMENT_TYPE: &str = "Microsoft.Resources/deployments";
 
 /// `GET /subscriptions/{sub}/resourcegroups`, paged.
 pub(crate) fn list_groups(ctx: &Ctx<'_>, state: &State) -> Result<Response, ArmError> {
@@ -146,6 +147,29 @@ pub(crate) fn put_deployment(
             ),
         ));
     }
+    let plan = match &template {
+        Some(template) => {
+            let target = Target {
+                subscription: ctx.subscription().to_owned(),
+                tenant: ctx.config.tenant_id.clone(),
+                group: require_group(state, group)?.clone(),
+                deployment: name.to_owned(),
+            };
+            let resource = |id: &str| state.resource_json(ctx.subscription(), id);
+            let group = |name: &str| state.resource_group(name).cloned();
+            let world = World {
+                resource: &resource,
+                group: &group,
+            };
+            let provided = properties
+                .get("parameters")
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new()));
+            template::plan(template, &provided, &target, &world)
+                .map_err(|detail| ArmError::with_detail(StatusCode::BAD_REQUEST, detail))?
+        }
+        None => Plan::default(),
+    };
     let wanted = key(group, name);
     let before = state.deployments.len();
     state
@@ -174,7 +198,15 @@ pub(crate) fn put_deployment(
                 .cloned()
                 .unwrap_or_else(|| Value::Object(Map::new())),
             state: DeploymentState::Running,
+            error: None,
+            output_resources: Vec::new(),
         },
+        id: format!(
+            "/subscriptions/{}/resourceGroups/{group}/providers/{DEPLOYMENT_TYPE}/{name}",
+            ctx.subscription()
+        ),
+        plan,
+        outcomes: Vec::new(),
         mode: mode.to_owned(),
         template_link,
         correlation_id: ident::random_guid(),
@@ -208,16 +240,66 @@ pub(crate) fn get_deployment(
     group: &str,
     name: &str,
 ) -> Result<Response, ArmError> {
+    let record = find_deployment(state, group, name)?;
+    let body = deployment_json(ctx, record, record.deployment.state);
+    Ok(Json(body).into_response())
+}
+
+/// `GET .../deployments/{name}/operations`: one operation per resource once the
+/// deployment ended, each with its `targetResource` and, if it failed, `statusMessage.error`.
+pub(crate) fn list_deployment_operations(
+    state: &State,
+    group: &str,
+    name: &str,
+) -> Result<Response, ArmError> {
+    let record = find_deployment(state, group, name)?;
+    let values: Vec<Value> = record
+        .outcomes
+        .iter()
+        .map(|outcome| {
+            let mut properties = json!({
+                "provisioningOperation": "Create",
+                "provisioningState": if outcome.failure.is_some() { "Failed" } else { "Succeeded" },
+                "timestamp": clock::rfc3339(outcome.at),
+                "duration": clock::iso_duration(
+                    outcome.at.duration_since(record.started_at).unwrap_or_default()
+                ),
+                "trackingId": ident::stable_guid(&outcome.operation_id),
+                "statusCode": if outcome.failure.is_some() { "BadRequest" } else { "OK" },
+                "targetResource": {
+                    "id": outcome.id,
+                    "resourceType": outcome.resource_type,
+                    "resourceName": outcome.name,
+                },
+            });
+            if let Some(failure) = &outcome.failure {
+                properties["statusMessage"] =
+                    json!({ "status": "Failed", "error": failure.to_json() });
+            }
+            json!({
+                "id": format!("{}/operations/{}", record.id, outcome.operation_id),
+                "operationId": outcome.operation_id,
+                "properties": properties,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "value": values })).into_response())
+}
+
+/// The deployment, or ARM's 404s for a missing group or deployment.
+fn find_deployment<'a>(
+    state: &'a State,
+    group: &str,
+    name: &str,
+) -> Result<&'a DeploymentRecord, ArmError> {
     require_group(state, group)?;
-    let record = state.deployment(group, name).ok_or_else(|| {
+    state.deployment(group, name).ok_or_else(|| {
         ArmError::new(
             StatusCode::NOT_FOUND,
             "DeploymentNotFound",
             &format!("Deployment '{name}' could not be found."),
         )
-    })?;
-    let body = deployment_json(ctx, record, record.deployment.state);
-    Ok(Json(body).into_response())
+    })
 }
 
 /// The request body as JSON, or 400 `InvalidRequestContent`.
@@ -248,9 +330,16 @@ fn deployment_json(ctx: &Ctx<'_>, record: &DeploymentRecord, state: DeploymentSt
         .duration_since(record.started_at)
         .unwrap_or_default();
     let template_hash = ident::stable_number(&deployment.template.to_string()).to_string();
+    // Secure parameters show their type only, as ARM does; without a template (a
+    // templateLink) they are echoed as sent.
+    let parameters = if deployment.template.is_null() {
+        deployment.parameters.clone()
+    } else {
+        Value::Object(record.plan.parameters.clone())
+    };
     let mut properties = json!({
         "templateHash": template_hash,
-        "parameters": deployment.parameters,
+        "parameters": parameters,
         "mode": record.mode,
         "provisioningState": state.as_str(),
         "timestamp": clock::rfc3339(ended_or_now),
@@ -263,19 +352,18 @@ fn deployment_json(ctx: &Ctx<'_>, record: &DeploymentRecord, state: DeploymentSt
         properties["templateLink"] = link.clone();
     }
     if state == DeploymentState::Succeeded {
-        properties["outputs"] = json!({});
-        properties["outputResources"] = json!([]);
+        properties["outputs"] = Value::Object(record.plan.outputs.clone());
+        properties["outputResources"] = deployment
+            .output_resources
+            .iter()
+            .map(|id| json!({ "id": id }))
+            .collect();
     }
     if let Some(error) = &record.error {
         properties["error"] = error.to_json();
     }
     json!({
-        "id": format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/{DEPLOYMENT_TYPE}/{}",
-            ctx.subscription(),
-            deployment.resource_group,
-            deployment.name
-        ),
+        "id": record.id,
         "name": deployment.name,
         "type": DEPLOYMENT_TYPE,
         "properties": properties,

@@ -69,6 +69,10 @@ pub(crate) enum ArmRoute {
     DeploymentOperationStatus {
         id: String,
     },
+    DeploymentOperations {
+        group: String,
+        name: String,
+    },
 }
 
 /// A container group action posted to `.../containerGroups/{name}/{action}`.
@@ -175,6 +179,12 @@ fn parse_arm(original: &[&str], lower: &[&str]) -> Option<ArmRoute> {
                     group,
                     name: name(1),
                 },
+                ("microsoft.resources", ["deployments", _, "operations"]) => {
+                    ArmRoute::DeploymentOperations {
+                        group,
+                        name: name(1),
+                    }
+                }
                 ("microsoft.resources", ["deployments", _, "operationstatuses", _]) => {
                     ArmRoute::DeploymentOperationStatus { id: name(3) }
                 }
@@ -269,6 +279,13 @@ mod tests {
                 "/subscriptions/Sub/resourcegroups/rg/providers/Microsoft.Resources/deployments/d1/operationStatuses/42",
                 arm(ArmRoute::DeploymentOperationStatus {
                     id: "42".to_owned(),
+                }),
+            ),
+            (
+                "/subscriptions/Sub/resourceGroups/rg/providers/Microsoft.Resources/deployments/d1/operations",
+                arm(ArmRoute::DeploymentOperations {
+                    group: "rg".to_owned(),
+                    name: "d1".to_owned(),
                 }),
             ),
             (

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{PowerState, SimContainer, SimContainerGroup, SimResourceGroup, SimVm};
+use super::{PowerState, SimContainer, SimContainerGroup, SimPort, SimResourceGroup, SimVm};
 
 /// The resources of the sample subscription; see the [module docs](super) for a table.
 #[derive(Clone, Debug, PartialEq)]
@@ -156,7 +156,7 @@ pub fn sample() -> ArmSample {
             "test",
         ),
     ];
-    let container_groups = vec![
+    let mut container_groups = vec![
         SimContainerGroup {
             name: "frontend".to_owned(),
             resource_group: "prod-web".to_owned(),
@@ -194,6 +194,7 @@ pub fn sample() -> ArmSample {
                     ],
                 ),
             ],
+            ..SimContainerGroup::new("", "", Vec::new())
         },
         SimContainerGroup {
             name: "backup".to_owned(),
@@ -216,6 +217,7 @@ pub fn sample() -> ArmSample {
                     "backup finished in 6m12s",
                 ],
             )],
+            ..SimContainerGroup::new("", "", Vec::new())
         },
         SimContainerGroup {
             name: "worker".to_owned(),
@@ -238,6 +240,7 @@ pub fn sample() -> ArmSample {
                     "shutdown complete",
                 ],
             )],
+            ..SimContainerGroup::new("", "", Vec::new())
         },
         SimContainerGroup {
             name: "jobs".to_owned(),
@@ -260,8 +263,18 @@ pub fn sample() -> ArmSample {
                     "INFO job rotate-keys skipped: not due",
                 ],
             )],
+            ..SimContainerGroup::new("", "", Vec::new())
         },
     ];
+    // The public groups expose port 80, on their first container.
+    for group in &mut container_groups {
+        if group.ip.is_some() {
+            group.ip_ports = vec![SimPort::tcp(80)];
+            if let Some(first) = group.containers.first_mut() {
+                first.ports = vec![SimPort::tcp(80)];
+            }
+        }
+    }
     ArmSample {
         resource_groups,
         vms,

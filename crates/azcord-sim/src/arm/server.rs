@@ -210,6 +210,9 @@ fn dispatch(ctx: &Ctx<'_>, state: &mut SimState, resource: ArmRoute) -> Result<R
         (R::Deployment { group, name }, "GET") => {
             resources::get_deployment(ctx, state, &group, &name)
         }
+        (R::DeploymentOperations { group, name }, "GET") => {
+            resources::list_deployment_operations(state, &group, &name)
+        }
         _ => Err(ArmError::method_not_allowed(ctx.method, ctx.path)),
     }
 }

@@ -16,7 +16,11 @@ use tokio::{sync::watch, time::Instant};
 
 use super::{
     ArmRequest, ArmSimConfig, DeploymentState, PowerState, SimContainerGroup, SimDeployment,
-    SimResourceGroup, SimVm, error::ErrorDetail, ident,
+    SimResource, SimResourceGroup, SimVm, aci,
+    deploy::{self, ResourceOutcome},
+    error::ErrorDetail,
+    ident,
+    template::Plan,
 };
 
 /// A resource's identity: its resource group and name, both lowercase.
@@ -121,6 +125,12 @@ pub(crate) struct DeploymentRecord {
     pub(crate) started_at: SystemTime,
     pub(crate) ended_at: Option<SystemTime>,
     pub(crate) error: Option<ErrorDetail>,
+    /// The deployment's resource id.
+    pub(crate) id: String,
+    /// What the template declares, evaluated when the deployment was accepted.
+    pub(crate) plan: Plan,
+    /// How each resource went, once the deployment ended.
+    pub(crate) outcomes: Vec<ResourceOutcome>,
 }
 
 /// An issued access token.
@@ -195,6 +205,14 @@ pub(crate) struct State {
     pub(crate) resource_groups: BTreeMap<String, SimResourceGroup>,
     pub(crate) vms: BTreeMap<Key, VmRecord>,
     pub(crate) container_groups: BTreeMap<Key, GroupRecord>,
+    /// Resources deployments created that are kept as data, by lowercase id.
+    pub(crate) resources: BTreeMap<String, SimResource>,
+    /// Resources (by name or `type/name`) whose next deployment fails with the error.
+    pub(crate) resource_failures: Vec<(String, ErrorDetail)>,
+    /// Images a deployed container group cannot pull.
+    pub(crate) unpullable_images: Vec<String>,
+    /// Container groups that end up stopped after their next deployment.
+    pub(crate) stopped_after_deployment: std::collections::HashSet<Key>,
     /// Oldest first; a redeployment moves to the end.
     pub(crate) deployments: Vec<DeploymentRecord>,
     /// By lowercase id.
@@ -248,6 +266,27 @@ impl State {
                 changed_at: now,
             },
         );
+    }
+
+    /// The full JSON of an existing resource by id (any case), as `reference()` sees it.
+    pub(crate) fn resource_json(&self, subscription: &str, id: &str) -> Option<Value> {
+        let wanted = id.to_lowercase();
+        if let Some(resource) = self.resources.get(&wanted) {
+            let mut body = resource.body.clone();
+            if let Some(map) = body.as_object_mut() {
+                map.insert("id".to_owned(), Value::String(resource.id.clone()));
+                map.insert("properties".to_owned(), resource.properties.clone());
+            }
+            return Some(body);
+        }
+        self.container_groups
+            .values()
+            .map(|record| aci::group_json(subscription, record, false))
+            .find(|body| {
+                body["id"]
+                    .as_str()
+                    .is_some_and(|candidate| candidate.to_lowercase() == wanted)
+            })
     }
 
     /// The deployment `name` in `group`, if any.
@@ -324,13 +363,10 @@ impl State {
             return;
         };
         operation.ended_at = Some(wall);
-        operation.status = match operation.failure.clone() {
-            Some(error) => OperationStatus::Failed(error),
-            None => OperationStatus::Succeeded,
-        };
-        let succeeded = operation.status == OperationStatus::Succeeded;
-        let error = operation.failure.clone();
-        match operation.effect.clone() {
+        let injected = operation.failure.clone();
+        let effect = operation.effect.clone();
+        let mut error = injected.clone();
+        match effect {
             Effect::None => {}
             Effect::Vm {
                 key,
@@ -340,7 +376,7 @@ impl State {
                 if let Some(record) = self.vms.get_mut(&key)
                     && record.pending.as_deref() == Some(id)
                 {
-                    record.vm.power_state = if succeeded { target } else { fallback };
+                    record.vm.power_state = if error.is_none() { target } else { fallback };
                     record.pending = None;
                     record.changed_at = wall;
                 }
@@ -354,6 +390,7 @@ impl State {
                 if let Some(record) = self.container_groups.get_mut(&key)
                     && record.pending.as_deref() == Some(id)
                 {
+                    let succeeded = error.is_none();
                     record.group.state = (if succeeded { target } else { fallback }).to_owned();
                     if succeeded && restarted {
                         for container in &mut record.group.containers {
@@ -365,19 +402,42 @@ impl State {
                 }
             }
             Effect::Deployment { key: wanted } => {
-                if let Some(record) = self.deployments.iter_mut().find(|record| {
+                if let Some(index) = self.deployments.iter().position(|record| {
                     key(&record.deployment.resource_group, &record.deployment.name) == wanted
                         && record.operation == id
                 }) {
-                    record.deployment.state = if succeeded {
+                    let record = &self.deployments[index];
+                    let (plan, deployment_id, name) = (
+                        record.plan.clone(),
+                        record.id.clone(),
+                        record.deployment.name.clone(),
+                    );
+                    let (outcomes, failed) =
+                        deploy::apply(self, &plan, &deployment_id, &name, injected, wall);
+                    let record = &mut self.deployments[index];
+                    record.deployment.state = if failed.is_none() {
                         DeploymentState::Succeeded
                     } else {
                         DeploymentState::Failed
                     };
+                    record.deployment.error = failed.as_ref().map(ErrorDetail::to_json);
+                    record.deployment.output_resources = if failed.is_none() {
+                        outcomes.iter().map(|outcome| outcome.id.clone()).collect()
+                    } else {
+                        Vec::new()
+                    };
                     record.ended_at = Some(wall);
-                    record.error = error;
+                    record.error.clone_from(&failed);
+                    record.outcomes = outcomes;
+                    error = failed;
                 }
             }
+        }
+        if let Some(operation) = self.operations.get_mut(id) {
+            operation.status = match error {
+                Some(error) => OperationStatus::Failed(error),
+                None => OperationStatus::Succeeded,
+            };
         }
     }
 }

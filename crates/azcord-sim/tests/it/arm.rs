@@ -14,17 +14,17 @@ use tokio::{
 use crate::support::PATIENCE;
 
 const API: &str = "api-version=2024-07-01";
-const ACI_API: &str = "api-version=2024-05-01-preview";
-const RESOURCES_API: &str = "api-version=2021-04-01";
+pub(crate) const ACI_API: &str = "api-version=2024-05-01-preview";
+pub(crate) const RESOURCES_API: &str = "api-version=2021-04-01";
 
 /// A simulator with its service principal's token.
-struct Azure {
-    sim: ArmSim,
+pub(crate) struct Azure {
+    pub(crate) sim: ArmSim,
     token: String,
 }
 
 impl Azure {
-    async fn start(config: ArmSimConfig) -> Self {
+    pub(crate) async fn start(config: ArmSimConfig) -> Self {
         let sim = ArmSim::start(config).await.expect("the simulator starts");
         let reply = request_token(
             &sim,
@@ -41,11 +41,11 @@ impl Azure {
     }
 
     /// `/subscriptions/{sub}` + `rest`.
-    fn sub(&self, rest: &str) -> String {
+    pub(crate) fn sub(&self, rest: &str) -> String {
         format!("/subscriptions/{}{rest}", self.sim.config().subscription_id)
     }
 
-    async fn get(&self, target: &str) -> Reply {
+    pub(crate) async fn get(&self, target: &str) -> Reply {
         send(
             &self.sim,
             "GET",
@@ -56,7 +56,7 @@ impl Azure {
         .await
     }
 
-    async fn post(&self, target: &str) -> Reply {
+    pub(crate) async fn post(&self, target: &str) -> Reply {
         send(
             &self.sim,
             "POST",
@@ -67,7 +67,7 @@ impl Azure {
         .await
     }
 
-    async fn put(&self, target: &str, body: &Value) -> Reply {
+    pub(crate) async fn put(&self, target: &str, body: &Value) -> Reply {
         let body = body.to_string();
         send(
             &self.sim,
@@ -89,7 +89,7 @@ impl Azure {
 }
 
 /// A quick config: tiny retry hints, a long transition that tests finish by hand.
-fn config() -> ArmSimConfig {
+pub(crate) fn config() -> ArmSimConfig {
     ArmSimConfig {
         retry_after: Duration::from_millis(20),
         transition: Duration::from_secs(600),
@@ -98,21 +98,21 @@ fn config() -> ArmSimConfig {
 }
 
 #[derive(Debug)]
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: Value,
+    pub(crate) body: Value,
 }
 
 impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
     }
 
-    fn error_code(&self) -> &str {
+    pub(crate) fn error_code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or_default()
     }
 }
@@ -1009,9 +1009,36 @@ async fn container_groups_list_get_logs_stop_start_and_restart() {
         "Running"
     );
 
+    // Starting a running group is a 204 with nothing to follow.
+    let again = azure.post(&format!("{group}/start?{ACI_API}")).await;
+    assert_eq!(
+        (again.status, again.header("azure-asyncoperation")),
+        (204, None)
+    );
+
+    // Restart is long-running, but the specification declares only 204: the simulator
+    // answers 204 with the operation to follow.
     let restart = azure.post(&format!("{group}/restart?{ACI_API}")).await;
-    assert_eq!(restart.status, 202);
+    assert_eq!(restart.status, 204);
+    let operation = restart.header("azure-asyncoperation").unwrap().to_owned();
+    assert_eq!(
+        azure
+            .sim
+            .container_group("prod-web", "frontend")
+            .unwrap()
+            .state,
+        "Pending"
+    );
+    // A second restart meanwhile joins the first.
+    let joined = azure.post(&format!("{group}/restart?{ACI_API}")).await;
+    assert_eq!(
+        (joined.status, joined.header("azure-asyncoperation")),
+        (204, Some(operation.as_str()))
+    );
+    assert_eq!(azure.get(&operation).await.body["status"], "InProgress");
     azure.sim.finish_transitions();
+    assert_eq!(azure.get(&operation).await.body["status"], "Succeeded");
+    assert_eq!(azure.sim.container_group_starts("PROD-WEB", "frontend"), 2);
     let restarts: Vec<u32> = azure
         .sim
         .container_group("PROD-WEB", "Frontend")
@@ -1073,6 +1100,7 @@ async fn a_deployment_runs_and_records_its_template() {
     let template = json!({
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
         "contentVersion": "1.0.0.0",
+        "parameters": { "image": { "type": "string" } },
         "resources": [],
     });
     let parameters = json!({ "image": { "value": "ghcr.io/contoso/azcord:1.4.0" } });
@@ -1106,7 +1134,10 @@ async fn a_deployment_runs_and_records_its_template() {
     assert_eq!(azure.get(&operation).await.body["status"], "Succeeded");
     let done = azure.get(&format!("{deployment}?{RESOURCES_API}")).await;
     assert_eq!(done.body["properties"]["provisioningState"], "Succeeded");
-    assert_eq!(done.body["properties"]["parameters"], parameters);
+    assert_eq!(
+        done.body["properties"]["parameters"],
+        json!({ "image": { "type": "String", "value": "ghcr.io/contoso/azcord:1.4.0" } })
+    );
     let recorded = azure.sim.deployments();
     assert_eq!(recorded.len(), 1);
     assert_eq!(
@@ -1154,8 +1185,16 @@ async fn a_deployment_runs_and_records_its_template() {
         .get(second.header("azure-asyncoperation").unwrap())
         .await;
     assert_eq!(
-        (&status.body["status"], &status.body["error"]["code"]),
-        (&json!("Failed"), &json!("InvalidTemplateDeployment"))
+        (
+            &status.body["status"],
+            &status.body["error"]["code"],
+            &status.body["error"]["details"][0]["code"]
+        ),
+        (
+            &json!("Failed"),
+            &json!("DeploymentFailed"),
+            &json!("InvalidTemplateDeployment")
+        )
     );
     assert_eq!(azure.sim.deployments()[1].state, DeploymentState::Failed);
 }

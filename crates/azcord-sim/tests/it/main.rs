@@ -1,7 +1,10 @@
 //! End-to-end tests of the simulators, driven by the real twilight clients over loopback.
 
 mod arm;
+mod deployments;
 mod gateway;
 mod interactions;
+mod python_sdk;
 mod rest;
 mod support;
+mod tools;
