@@ -242,28 +242,84 @@ async fn a_running_group_is_not_started_and_a_failing_marker_only_warns() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_bot_is_created_from_the_template_with_its_roles() {
+    let arm = arm().await;
+    let run = deploy(&arm, "staging", "azcord", &[]).await;
+    assert!(run.success, "{}", run.all());
+    assert_no_secret(&run, &arm);
+
+    let group = arm.container_group("staging", "azcord").expect("created");
+    assert_eq!(group.state, "Running");
+    let container = &group.containers[0];
+    assert_eq!(container.image, IMAGE);
+    let token = container
+        .environment
+        .iter()
+        .find(|variable| variable.name == "DISCORD_TOKEN")
+        .expect("the token reaches the container");
+    assert_eq!(
+        (token.value.as_deref(), token.secure_value.as_deref()),
+        (None, Some(DISCORD_TOKEN)),
+        "as a secure value only"
+    );
+    let principal = group
+        .identity
+        .and_then(|identity| identity.principal_id)
+        .expect("a system-assigned identity");
+
+    // Two roles on each managed group, for the group's own identity.
+    let mut assignments: Vec<(String, String)> = arm
+        .role_assignments()
+        .into_iter()
+        .map(|assignment| {
+            assert_eq!(assignment.properties["principalId"], principal.as_str());
+            let role = assignment.properties["roleDefinitionId"]
+                .as_str()
+                .unwrap_or_default()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            (assignment.resource_group.to_lowercase(), role)
+        })
+        .collect();
+    assignments.sort();
+    let vm_contributor = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c";
+    let aci_contributor = "5d977122-f97e-4b4d-a52f-6b43003ddb4d";
+    let mut expected: Vec<(String, String)> = ["dev-sandbox", "staging"]
+        .into_iter()
+        .flat_map(|group| {
+            [aci_contributor, vm_contributor].map(|role| (group.to_owned(), role.to_owned()))
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(assignments, expected);
+
+    // A group that the deployment created runs: no start call.
+    assert_eq!(arm.container_group_starts("staging", "azcord"), 0);
+    assert_eq!(writes(&arm).len(), 1, "{:?}", writes(&arm));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_deployment_is_reported_with_azure_s_error() {
     let arm = arm().await;
-    arm.fail_next_operation(
-        "InaccessibleImage",
-        "The image 'azcordacr.azurecr.io/azcord' in container group 'worker' is not accessible.",
-    );
+    arm.make_image_unpullable(IMAGE);
     let run = deploy(&arm, "staging", "worker", &[]).await;
     assert!(!run.success, "{}", run.all());
     assert_no_secret(&run, &arm);
     let all = run.all();
-    assert!(
-        all.contains("deployment `azcord-1a2b3c4d5e6f` failed"),
-        "{all}"
-    );
-    assert!(
-        all.contains("InaccessibleImage") || all.contains("DeploymentFailed"),
-        "{all}"
-    );
-    assert!(all.contains("is not accessible"), "{all}");
-    assert!(all.contains("✗ wait for the deployment"), "{all}");
+    for expected in [
+        "deployment `azcord-1a2b3c4d5e6f` failed",
+        "DeploymentFailed",
+        // The failing resource, with its own code.
+        "/resourceGroups/staging/providers/Microsoft.ContainerInstance/containerGroups/worker",
+        "InaccessibleImage",
+        "✗ wait for the deployment",
+    ] {
+        assert!(all.contains(expected), "{expected}:\n{all}");
+    }
     // Nothing is started after a failed deployment.
-    assert!(writes(&arm).iter().all(|write| !write.ends_with("/start")));
+    assert_eq!(arm.container_group_starts("staging", "worker"), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
