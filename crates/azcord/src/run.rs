@@ -125,7 +125,9 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
         None => None,
     };
 
-    bot.run(shutdown_signal()).await?;
+    bot.run(shutdown_signal())
+        .await
+        .context("the Discord gateway stopped")?;
     let _ = stop.send(true);
     if let Some(admin) = admin {
         let _ = tokio::time::timeout(Duration::from_secs(2), admin).await;
