@@ -45,7 +45,7 @@ async fn a_shard_whose_task_panics_is_restarted_and_resumes_its_session() {
         .await;
     assert!(bot.status.is_ready());
 
-    bot.arm(Trap::Once(Resuming));
+    bot.arm(Trap::Once(vec![Resuming]));
     bot.sim.send_reconnect(0).await.unwrap();
     let heard = bot
         .heard_until(|heard| heard.contains(&Disconnected) && heard.last() == Some(&Connected))
@@ -124,7 +124,7 @@ async fn a_fatal_close_code_stops_the_bot_without_a_restart() {
 #[tokio::test]
 async fn a_shutdown_during_the_backoff_ends_the_run_cleanly() {
     let mut bot = start(
-        Trap::Once(Connected),
+        Trap::Once(vec![Connected]),
         RestartPolicy {
             initial_backoff: Duration::from_secs(3600),
             max_backoff: Duration::from_secs(3600),
@@ -140,11 +140,25 @@ async fn a_shutdown_during_the_backoff_ends_the_run_cleanly() {
     assert_eq!(status.phases(), [(0, Closed)]);
 }
 
+#[tokio::test]
+async fn a_supervisor_that_panics_stops_the_bot() {
+    // The shard task panics on its first READY, then the supervisor panics as it marks
+    // the shard disconnected: with nothing left to restart the shard, the bot stops.
+    let bot = start(Trap::Once(vec![Connected, Disconnected]), QUICK).await;
+    let status = bot.status.clone();
+    let error = bot.finish().await.unwrap_err();
+    expect![[r#"the supervisor of shard 0 ended: it panicked: the metrics backend failed on disconnected"#]]
+    .assert_eq(&error.to_string());
+    assert!(!status.is_ready());
+}
+
 /// When the shard-phase hook panics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Trap {
     Never,
-    Once(ShardPhase),
+    /// On each of these phases in turn, once.
+    Once(Vec<ShardPhase>),
+    /// Every time the shard enters this phase.
     Always(ShardPhase),
 }
 
@@ -205,12 +219,12 @@ async fn start(trap: Trap, restart: RestartPolicy) -> Harness {
 /// Whether the hook must panic on `phase`; a one-off trap disarms itself.
 fn spring(trap: &Mutex<Trap>, phase: ShardPhase) -> bool {
     let mut trap = trap.lock().unwrap_or_else(PoisonError::into_inner);
-    match *trap {
-        Trap::Once(armed) if armed == phase => {
-            *trap = Trap::Never;
+    match &mut *trap {
+        Trap::Once(armed) if armed.first() == Some(&phase) => {
+            armed.remove(0);
             true
         }
-        Trap::Always(armed) => armed == phase,
+        Trap::Always(armed) => *armed == phase,
         Trap::Never | Trap::Once(_) => false,
     }
 }
