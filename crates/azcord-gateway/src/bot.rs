@@ -1,12 +1,12 @@
-use std::{fmt, sync::Arc, time::Duration};
+use std::{collections::HashMap, fmt, sync::Arc, time::Duration};
 
 use azcord_command::{Dispatcher, Responder, Secret};
 use futures_util::StreamExt as _;
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 use twilight_gateway::{
-    CloseFrame, ConfigBuilder, Event, EventTypeFlags, Intents, Message, Shard, ShardId, ShardState,
-    StreamExt as _, error::ReceiveMessageErrorType, queue::InMemoryQueue,
+    CloseFrame, Config, ConfigBuilder, Event, EventTypeFlags, Intents, Message, Shard, ShardId,
+    ShardState, StreamExt as _, error::ReceiveMessageErrorType, queue::InMemoryQueue,
 };
 use twilight_http::Client;
 use twilight_model::id::{
@@ -15,8 +15,9 @@ use twilight_model::id::{
 };
 
 use crate::{
-    RestResponder, ShardPhase, ShardStatus,
+    RestResponder, RestartPolicy, ShardPhase, ShardStatus,
     registration::{Registration, sync_commands},
+    supervise::{SessionMemory, ShardRunner, panic_message},
 };
 
 /// How to reach Discord and which shards to run.
@@ -38,6 +39,8 @@ pub struct GatewayConfig {
     pub on_shard_phase: Option<Arc<dyn Fn(u32, ShardPhase) + Send + Sync>>,
     /// The audit channel sink given to the dispatcher, to be connected to the client.
     pub audit_channel: Option<Arc<crate::ChannelAuditSink>>,
+    /// How a shard whose task ends is restarted, and when the bot gives up.
+    pub restart: RestartPolicy,
 }
 
 impl fmt::Debug for GatewayConfig {
@@ -49,6 +52,7 @@ impl fmt::Debug for GatewayConfig {
             .field("shards", &self.shards)
             .field("guild", &self.guild)
             .field("drain_timeout", &self.drain_timeout)
+            .field("restart", &self.restart)
             .finish_non_exhaustive()
     }
 }
@@ -99,8 +103,45 @@ pub enum GatewayError {
         total: u32,
     },
     /// A shard was closed by Discord for good.
-    #[error("shard {0} was closed by Discord and cannot reconnect (bad token, intents or shard)")]
-    ShardClosed(u32),
+    #[error(
+        "shard {shard} was closed by Discord{} and cannot reconnect (bad token, intents or shard)",
+        code.map(|code| format!(" with code {code}")).unwrap_or_default()
+    )]
+    ShardClosed {
+        /// The shard.
+        shard: u32,
+        /// The close code Discord sent, if it sent one.
+        code: Option<u16>,
+    },
+    /// A shard ended more often than the restart policy allows.
+    #[error(
+        "shard {shard} ended again after {restarts} restarts within {window:?}, more than the restart policy allows: {reason}"
+    )]
+    ShardRestartsExhausted {
+        /// The shard.
+        shard: u32,
+        /// How many restarts the window allowed.
+        restarts: u32,
+        /// The window.
+        window: Duration,
+        /// Why it ended the last time.
+        reason: String,
+    },
+    /// The task watching over a shard ended while the bot was running.
+    #[error("the supervisor of shard {shard} ended: {reason}")]
+    ShardSupervisor {
+        /// The shard.
+        shard: u32,
+        /// How it ended.
+        reason: String,
+    },
+}
+
+impl GatewayError {
+    /// Whether restarting cannot help: Discord refused the shard for good.
+    pub(crate) fn is_fatal(&self) -> bool {
+        matches!(self, Self::ShardClosed { .. })
+    }
 }
 
 /// Installs the TLS crypto provider that twilight needs, once per process.
@@ -113,6 +154,8 @@ pub struct Bot {
     application_id: Id<ApplicationMarker>,
     client: Arc<Client>,
     shards: Vec<Shard>,
+    shard_config: Config,
+    restart: RestartPolicy,
     status: ShardStatus,
     dispatcher: Dispatcher,
     drain_timeout: Duration,
@@ -196,6 +239,8 @@ pub async fn connect(config: GatewayConfig, dispatcher: Dispatcher) -> Result<Bo
         application_id,
         client,
         shards,
+        shard_config,
+        restart: config.restart,
         status,
         dispatcher,
         drain_timeout: config.drain_timeout,
@@ -221,29 +266,45 @@ impl Bot {
     /// Serves interactions until `shutdown` completes, then shuts down in order: stop
     /// taking new interactions, finish those in flight (bounded by the drain timeout),
     /// and close the shards so that their sessions can be resumed.
+    ///
+    /// A shard whose task ends is restarted as the restart policy allows. When one
+    /// cannot be (Discord closed it for good, or it ended too often), the bot shuts
+    /// down in the same order and returns the error, so that the process exits
+    /// non-zero and is restarted.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), GatewayError> {
         let responder: Arc<dyn Responder> = Arc::new(RestResponder::new(Arc::clone(&self.client)));
         let cancel = CancellationToken::new();
         let mut tasks = JoinSet::new();
+        let mut shard_of_task = HashMap::new();
         for shard in self.shards {
-            tasks.spawn(run_shard(
-                shard,
-                self.dispatcher.clone(),
-                Arc::clone(&responder),
-                self.status.clone(),
-                cancel.clone(),
-            ));
+            let runner = ShardRunner {
+                id: shard.id(),
+                config: self.shard_config.clone(),
+                dispatcher: self.dispatcher.clone(),
+                responder: Arc::clone(&responder),
+                status: self.status.clone(),
+                cancel: cancel.clone(),
+                policy: self.restart,
+            };
+            let number = shard.id().number();
+            let task = tasks.spawn(runner.supervise(shard));
+            shard_of_task.insert(task.id(), number);
         }
         tokio::pin!(shutdown);
         let fatal = tokio::select! {
             () = &mut shutdown => None,
-            Some(Ok(Err(error))) = tasks.join_next() => Some(error),
+            Some(joined) = tasks.join_next_with_id() => Some(supervisor_error(joined, &shard_of_task)),
         };
-        if fatal.is_none() {
-            tracing::info!(
+        match &fatal {
+            None => tracing::info!(
                 in_flight = self.dispatcher.in_flight(),
                 "shutting down: finishing interactions in flight"
-            );
+            ),
+            Some(error) => tracing::error!(
+                in_flight = self.dispatcher.in_flight(),
+                error = %error,
+                "a shard cannot go on; shutting down: finishing interactions in flight"
+            ),
         }
         self.dispatcher.close();
         if !self.dispatcher.drain(self.drain_timeout).await {
@@ -259,14 +320,42 @@ impl Bot {
     }
 }
 
+/// Why a shard's supervisor ended before shutdown: its error, or how it ended.
+fn supervisor_error(
+    joined: Result<(tokio::task::Id, Result<(), GatewayError>), JoinError>,
+    shard_of_task: &HashMap<tokio::task::Id, u32>,
+) -> GatewayError {
+    let shard = |task| shard_of_task.get(&task).copied().unwrap_or_default();
+    match joined {
+        Ok((_, Err(error))) => error,
+        Ok((task, Ok(()))) => GatewayError::ShardSupervisor {
+            shard: shard(task),
+            reason: "it returned while the bot was running".to_owned(),
+        },
+        Err(error) => GatewayError::ShardSupervisor {
+            shard: shard(error.id()),
+            reason: if error.is_panic() {
+                format!(
+                    "it panicked: {}",
+                    panic_message(error.into_panic().as_ref())
+                )
+            } else {
+                "it was cancelled".to_owned()
+            },
+        },
+    }
+}
+
 /// Feeds one shard's interactions to the dispatcher until cancelled, then closes it
-/// with a resumable close code.
-async fn run_shard(
+/// with a resumable close code. Remembers its session in `memory` as it goes, so that
+/// a restarted shard can resume it.
+pub(crate) async fn run_shard(
     mut shard: Shard,
     dispatcher: Dispatcher,
     responder: Arc<dyn Responder>,
     status: ShardStatus,
     cancel: CancellationToken,
+    memory: Arc<SessionMemory>,
 ) -> Result<(), GatewayError> {
     let id = shard.id().number();
     let wanted = EventTypeFlags::INTERACTION_CREATE
@@ -274,16 +363,21 @@ async fn run_shard(
         | EventTypeFlags::RESUMED
         | EventTypeFlags::GATEWAY_RECONNECT
         | EventTypeFlags::GATEWAY_INVALIDATE_SESSION;
+    let mut close_code = None;
     loop {
         let item = tokio::select! {
             biased;
             () = cancel.cancelled() => break,
             item = shard.next_event(wanted) => item,
         };
+        memory.record(&shard);
         match item {
             None => {
                 status.set(id, ShardPhase::Closed);
-                return Err(GatewayError::ShardClosed(id));
+                return Err(GatewayError::ShardClosed {
+                    shard: id,
+                    code: close_code,
+                });
             }
             Some(Ok(Event::InteractionCreate(interaction))) => {
                 dispatcher.spawn(interaction.0, Arc::clone(&responder), id);
@@ -300,14 +394,20 @@ async fn run_shard(
                     },
                 );
             }
-            Some(Ok(Event::GatewayClose(_))) => status.set(id, ShardPhase::Disconnected),
+            Some(Ok(Event::GatewayClose(frame))) => {
+                close_code = frame.map(|frame| frame.code);
+                status.set(id, ShardPhase::Disconnected);
+            }
             Some(Ok(_)) => {}
             Some(Err(error)) => log_receive_error(id, &error),
         }
         match shard.state() {
             ShardState::FatallyClosed => {
                 status.set(id, ShardPhase::Closed);
-                return Err(GatewayError::ShardClosed(id));
+                return Err(GatewayError::ShardClosed {
+                    shard: id,
+                    code: close_code,
+                });
             }
             ShardState::Disconnected { .. } => status.set(id, ShardPhase::Disconnected),
             ShardState::Identifying | ShardState::Resuming => {}

@@ -9,8 +9,10 @@ mod bot;
 mod registration;
 mod responder;
 mod shards;
+mod supervise;
 
 pub use audit::ChannelAuditSink;
 pub use bot::{Bot, GatewayConfig, GatewayError, ShardSelection, connect, install_crypto_provider};
 pub use responder::RestResponder;
 pub use shards::{ShardPhase, ShardStatus};
+pub use supervise::RestartPolicy;

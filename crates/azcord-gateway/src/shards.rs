@@ -66,11 +66,7 @@ impl ShardStatus {
 
     /// Whether every shard is connected.
     pub fn is_ready(&self) -> bool {
-        let phases = self.phases.lock().unwrap_or_else(PoisonError::into_inner);
-        !phases.is_empty()
-            && phases
-                .iter()
-                .all(|(_, phase)| *phase == ShardPhase::Connected)
+        all_connected(&self.phases.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Every shard's phase.
@@ -83,8 +79,13 @@ impl ShardStatus {
 
     /// Waits until every shard is connected.
     pub async fn wait_until_ready(&self) {
+        self.wait_for(all_connected).await;
+    }
+
+    /// Waits until `condition` holds for every shard's phase.
+    pub async fn wait_for(&self, condition: impl Fn(&[(u32, ShardPhase)]) -> bool) {
         let mut changed = self.changed.subscribe();
-        while !self.is_ready() {
+        while !condition(&self.phases()) {
             if changed.changed().await.is_err() {
                 return;
             }
@@ -115,6 +116,14 @@ impl fmt::Debug for ShardStatus {
             .field("phases", &self.phases())
             .finish()
     }
+}
+
+/// Whether there are shards and every one is connected: what readiness means.
+fn all_connected(phases: &[(u32, ShardPhase)]) -> bool {
+    !phases.is_empty()
+        && phases
+            .iter()
+            .all(|(_, phase)| *phase == ShardPhase::Connected)
 }
 
 #[cfg(test)]

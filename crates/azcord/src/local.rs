@@ -163,6 +163,7 @@ impl LocalBot {
             drain_timeout: options.drain_timeout,
             on_shard_phase: None,
             audit_channel,
+            restart: azcord_gateway::RestartPolicy::default(),
         };
         let bot = azcord_gateway::connect(config, dispatcher.clone()).await?;
         let status = bot.status();

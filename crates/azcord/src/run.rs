@@ -7,7 +7,7 @@ use azcord_azure::AzureConfig;
 use azcord_command::{
     AuditSink, DispatchObserver, Dispatcher, Finished, Secret, twilight_model::id::Id,
 };
-use azcord_gateway::{ChannelAuditSink, GatewayConfig, ShardPhase, ShardSelection};
+use azcord_gateway::{ChannelAuditSink, GatewayConfig, RestartPolicy, ShardPhase, ShardSelection};
 use azcord_telemetry::{AdminState, LogFormat, Metrics, TelemetryConfig};
 use tokio::sync::watch;
 use twilight_ids::guild_id;
@@ -74,6 +74,7 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
             phase_metrics.set_shard_state(shard, phase_label(phase));
         })),
         audit_channel: audit_channel.clone(),
+        restart: RestartPolicy::default(),
     };
     let audit_sinks: Vec<Arc<dyn AuditSink>> = audit_channel
         .iter()
@@ -124,7 +125,9 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
         None => None,
     };
 
-    bot.run(shutdown_signal()).await?;
+    bot.run(shutdown_signal())
+        .await
+        .context("the Discord gateway stopped")?;
     let _ = stop.send(true);
     if let Some(admin) = admin {
         let _ = tokio::time::timeout(Duration::from_secs(2), admin).await;

@@ -166,6 +166,65 @@ async fn run_serves_reports_health_and_stops_cleanly_on_sigterm() {
     }
 }
 
+#[tokio::test]
+async fn run_exits_non_zero_when_discord_closes_a_shard_for_good() {
+    let sim = DiscordSim::start(DiscordSimConfig::default())
+        .await
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_azcord"))
+        .args(["run", "--log-format", "json"])
+        .env("DISCORD_TOKEN", &sim.config().token)
+        .env("DISCORD_API_URL", sim.api_url())
+        .env("DISCORD_GATEWAY_URL", sim.gateway_url())
+        .env("RUST_LOG", "debug")
+        .env_remove("HONEYCOMB_API_KEY")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("AZURE_SUBSCRIPTION_ID")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output());
+    if tokio::time::timeout(Duration::from_secs(60), sim.wait_until_ready())
+        .await
+        .is_err()
+    {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        let output = output.await.unwrap().unwrap();
+        panic!(
+            "azcord run did not connect: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    // 4004: authentication failed. Restarting the shard cannot help; the process must
+    // exit so that its orchestrator sees it.
+    sim.close_connection(0, 4004).await.unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(30), output)
+        .await
+        .expect("azcord run exits by itself")
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    let reason = "the Discord gateway stopped: shard 0 was closed by Discord with code 4004 and cannot reconnect (bad token, intents or shard)";
+    assert!(
+        stdout.contains(r#""message":"azcord stopped""#) && stdout.contains(reason),
+        "{stdout}"
+    );
+    assert!(stderr.contains(reason), "{stderr}");
+    assert!(
+        stdout.contains("gateway closed"),
+        "shut down in order: {stdout}"
+    );
+    assert!(!stdout.contains(sim.config().token.as_str()));
+    assert!(!stderr.contains(sim.config().token.as_str()));
+}
+
 #[test]
 fn run_without_a_token_says_what_to_do() {
     let output = Command::new(env!("CARGO_BIN_EXE_azcord"))
