@@ -71,16 +71,10 @@ fn deploy_figures(rounds: usize) -> anyhow::Result<()> {
             retry_after: std::time::Duration::from_secs(1),
             ..ArmSimConfig::default()
         }))?;
-        let config = arm.config().clone();
-        let vars = [
-            ("AZURE_SUBSCRIPTION_ID", config.subscription_id.clone()),
-            ("AZURE_TENANT_ID", config.tenant_id.clone()),
-            ("AZURE_CLIENT_ID", config.client_id.clone()),
-            ("AZURE_CLIENT_SECRET", config.client_secret.clone()),
-            ("AZURE_RESOURCE_MANAGER_ENDPOINT", arm.endpoint()),
-            ("AZURE_AUTHORITY_HOST", arm.authority_host()),
-            ("DISCORD_TOKEN", "bench-token".to_owned()),
-        ];
+        let mut vars = arm.client_environment();
+        vars.push(("DISCORD_TOKEN", "bench-token".to_owned()));
+        vars.push(("ACR_USERNAME", "bench".to_owned()));
+        vars.push(("ACR_PASSWORD", "bench-password".to_owned()));
         let lookup = |name: &str| {
             vars.iter()
                 .find(|(var, _)| *var == name)

@@ -26,19 +26,14 @@ async fn arm() -> ArmSim {
 }
 
 fn azure_vars(arm: &ArmSim) -> Vec<(&'static str, String)> {
-    let config = arm.config();
-    vec![
-        ("AZURE_SUBSCRIPTION_ID", config.subscription_id.clone()),
-        ("AZURE_TENANT_ID", config.tenant_id.clone()),
-        ("AZURE_CLIENT_ID", config.client_id.clone()),
-        ("AZURE_CLIENT_SECRET", config.client_secret.clone()),
-        ("AZURE_RESOURCE_MANAGER_ENDPOINT", arm.endpoint()),
-        ("AZURE_AUTHORITY_HOST", arm.authority_host()),
+    let mut vars = arm.client_environment();
+    vars.extend([
         ("AZCORD_GIT_SHA", "1a2b3c4d5e6f7a8b".to_owned()),
         ("DISCORD_TOKEN", DISCORD_TOKEN.to_owned()),
         ("ACR_USERNAME", "azcord-push".to_owned()),
         ("ACR_PASSWORD", ACR_PASSWORD.to_owned()),
-    ]
+    ]);
+    vars
 }
 
 async fn deploy(arm: &ArmSim, group: &str, name: &str, extra: &[(&'static str, String)]) -> Run {

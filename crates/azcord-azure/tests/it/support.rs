@@ -21,15 +21,7 @@ pub(crate) async fn start(config: ArmSimConfig) -> ArmSim {
 
 /// The environment a deployment against `sim` would have.
 pub(crate) fn environment(sim: &ArmSim) -> HashMap<&'static str, String> {
-    let config = sim.config();
-    HashMap::from([
-        ("AZURE_SUBSCRIPTION_ID", config.subscription_id.clone()),
-        ("AZURE_RESOURCE_MANAGER_ENDPOINT", sim.endpoint()),
-        ("AZURE_AUTHORITY_HOST", sim.authority_host()),
-        ("AZURE_TENANT_ID", config.tenant_id.clone()),
-        ("AZURE_CLIENT_ID", config.client_id.clone()),
-        ("AZURE_CLIENT_SECRET", config.client_secret.clone()),
-    ])
+    sim.client_environment().into_iter().collect()
 }
 
 /// The configuration read from [`environment`], with retries quick enough for tests.

@@ -231,6 +231,20 @@ impl ArmSim {
         self.shared.endpoint()
     }
 
+    /// The environment variables that point an Azure client (azcord's, or Microsoft's)
+    /// at this simulator with its service principal, as `(name, value)` pairs.
+    pub fn client_environment(&self) -> Vec<(&'static str, String)> {
+        let config = &self.shared.config;
+        vec![
+            ("AZURE_SUBSCRIPTION_ID", config.subscription_id.clone()),
+            ("AZURE_RESOURCE_MANAGER_ENDPOINT", self.endpoint()),
+            ("AZURE_AUTHORITY_HOST", self.authority_host()),
+            ("AZURE_TENANT_ID", config.tenant_id.clone()),
+            ("AZURE_CLIENT_ID", config.client_id.clone()),
+            ("AZURE_CLIENT_SECRET", config.client_secret.clone()),
+        ]
+    }
+
     /// The configuration the simulator runs with.
     pub fn config(&self) -> &ArmSimConfig {
         &self.shared.config
