@@ -9,8 +9,8 @@
 //! takes the token out of the request and keeps it in the pipeline's context; only
 //! [`AuthorizingTransport`] puts it back, on a copy that nothing logs.
 //!
-//! The policies are hand-expanded `async_trait` methods: azure_core's traits use
-//! `async_trait`, and azcord does not depend on that crate itself.
+//! The policies implement azure_core's `async_trait` traits by hand (`impl_policy!`
+//! writes the desugared signature once), since azcord does not depend on that crate.
 
 use std::{
     future::Future,
@@ -19,6 +19,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+use azcord_command::Secret;
 use azure_core::{
     ClientOptions, Context, HttpClient, Pipeline, Policy, PolicyResult, Request, RetryOptions,
     RetryPolicy, TransportOptions,
@@ -38,6 +39,31 @@ pub(crate) const CORRELATION_ID: HeaderName =
     HeaderName::from_static("x-ms-correlation-request-id");
 const RETRY_AFTER_MS: HeaderName = HeaderName::from_static("retry-after-ms");
 const X_MS_RETRY_AFTER_MS: HeaderName = HeaderName::from_static("x-ms-retry-after-ms");
+
+/// Implements azure_core's `Policy` (an `async_trait` trait, whose desugared signature
+/// azcord writes only here) by calling an async method of the policy.
+macro_rules! impl_policy {
+    ($policy:ty, |$this:ident, $ctx:ident, $request:ident, $next:ident| $call:expr) => {
+        impl Policy for $policy {
+            fn send<'life0, 'life1, 'life2, 'life3, 'async_trait>(
+                &'life0 self,
+                $ctx: &'life1 Context,
+                $request: &'life2 mut Request,
+                $next: &'life3 [Arc<dyn Policy>],
+            ) -> Pin<Box<dyn Future<Output = PolicyResult> + Send + 'async_trait>>
+            where
+                'life0: 'async_trait,
+                'life1: 'async_trait,
+                'life2: 'async_trait,
+                'life3: 'async_trait,
+                Self: 'async_trait,
+            {
+                let $this = self;
+                Box::pin($call)
+            }
+        }
+    };
+}
 
 /// The options shared by the azure_mgmt clients and azcord's own requests, so that all
 /// of them go through the same policies and the same HTTP client.
@@ -163,16 +189,17 @@ struct ArmCallPolicy {
 /// What stands in the request for the token, which the context holds.
 const HELD_TOKEN: &str = "Bearer <held by azcord until sent>";
 
-/// The `Authorization` value of a call, kept out of the request (see the module docs).
+/// The `Authorization` value of a call, kept out of the request (see the module docs);
+/// a [`Secret`], so that no `Debug` of the context can print it.
 #[derive(Debug, Clone, Default)]
-struct HeldToken(Arc<Mutex<Option<String>>>);
+struct HeldToken(Arc<Mutex<Option<Secret>>>);
 
 impl HeldToken {
     fn set(&self, value: String) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Secret::new(value));
     }
 
-    fn get(&self) -> Option<String> {
+    fn get(&self) -> Option<Secret> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -198,89 +225,114 @@ impl RecordSlot {
 }
 
 impl ArmCallPolicy {
+    /// One ARM call, in its `azure.arm` span: lift the token out of the request, send
+    /// with one re-authentication, then record how the call went.
     async fn call(
         &self,
         ctx: &Context,
         request: &mut Request,
         next: &[Arc<dyn Policy>],
     ) -> PolicyResult {
-        let route = ArmRoute::parse(request.url().path());
-        let method = request.method().to_string();
-        let span = tracing::info_span!(
-            "azure.arm",
-            otel.name = format!("{method} {}", route.operation),
-            otel.kind = "client",
-            otel.status_code = field::Empty,
-            http.request.method = method,
-            azure.operation = route.operation.as_str(),
-            azure.resource_group = route.resource_group.as_deref(),
-            azure.resource = route.resource.as_deref(),
-            http.response.status_code = field::Empty,
-            azure.correlation_id = field::Empty,
-            azure.attempts = field::Empty,
-            error.type = field::Empty,
-            azure.error_code = field::Empty,
-            error.message = field::Empty,
-        );
+        let span = arm_span(request);
         async move {
             let slot = RecordSlot::default();
-            let held = HeldToken::default();
             let mut ctx = ctx.clone();
             ctx.insert(slot.clone());
-            let authorized = match request.headers().get_optional_string(&AUTHORIZATION) {
-                Some(value) if value != HELD_TOKEN => {
-                    held.set(value);
-                    request.insert_header(AUTHORIZATION, HELD_TOKEN);
-                    ctx.insert(held.clone());
-                    true
-                }
-                _ => false,
-            };
-            let mut result = next[0].send(&ctx, request, &next[1..]).await;
-            if authorized && is_unauthorized(&result) {
-                // The cache thought the token fresh, but ARM refused it (revoked, or the
-                // clocks disagree): forget it and try once more with a new one.
-                tracing::info!("azure refused the token; fetching a new one");
-                result = match self.fresh_authorization().await {
-                    Ok(authorization) => {
-                        held.set(authorization);
-                        next[0].send(&ctx, request, &next[1..]).await
-                    }
-                    Err(error) => Err(error),
-                };
-            }
-            let record = slot.get();
-            let span = tracing::Span::current();
-            // i64, not u32 or u16: the OTLP exporter sends unsigned numbers as strings.
-            span.record("azure.attempts", i64::from(record.attempts));
-            if let Some(status) = record.status {
-                span.record("http.response.status_code", i64::from(status));
-            }
-            if let Some(correlation_id) = &record.correlation_id {
-                span.record("azure.correlation_id", correlation_id.as_str());
-            }
-            result.map_err(|error| {
-                let mapped = map_error(&error);
-                span.record("otel.status_code", "ERROR");
-                span.record("error.type", format!("{:?}", mapped.kind));
-                span.record("error.message", mapped.message.as_str());
-                if let Some(code) = &mapped.code {
-                    span.record("azure.error_code", code.as_str());
-                }
-                let kind = error.kind().clone();
-                Error::full(
-                    kind,
-                    ArmCallError {
-                        record,
-                        source: error,
-                    },
-                    mapped.to_string(),
-                )
-            })
+            let held = lift_token(&mut ctx, request);
+            let result = self
+                .send_reauthenticating(&ctx, request, next, held.as_ref())
+                .await;
+            record_call(&tracing::Span::current(), slot.get(), result)
         }
         .instrument(span)
         .await
     }
+
+    /// Sends the request; when ARM refuses a token the cache thought fresh (revoked, or
+    /// the clocks disagree), forgets it and tries once more with a new one.
+    async fn send_reauthenticating(
+        &self,
+        ctx: &Context,
+        request: &mut Request,
+        next: &[Arc<dyn Policy>],
+        held: Option<&HeldToken>,
+    ) -> PolicyResult {
+        let result = next[0].send(ctx, request, &next[1..]).await;
+        let Some(held) = held.filter(|_| is_unauthorized(&result)) else {
+            return result;
+        };
+        tracing::info!("azure refused the token; fetching a new one");
+        let authorization = self.fresh_authorization().await?;
+        held.set(authorization);
+        next[0].send(ctx, request, &next[1..]).await
+    }
+}
+
+/// The `azure.arm` span of a request, named after its operation, with the fields
+/// filled in once the call ends.
+fn arm_span(request: &Request) -> tracing::Span {
+    let route = ArmRoute::parse(request.url().path());
+    let method = request.method().to_string();
+    tracing::info_span!(
+        "azure.arm",
+        otel.name = format!("{method} {}", route.operation),
+        otel.kind = "client",
+        otel.status_code = field::Empty,
+        http.request.method = method,
+        azure.operation = route.operation.as_str(),
+        azure.resource_group = route.resource_group.as_deref(),
+        azure.resource = route.resource.as_deref(),
+        http.response.status_code = field::Empty,
+        azure.correlation_id = field::Empty,
+        azure.attempts = field::Empty,
+        error.type = field::Empty,
+        azure.error_code = field::Empty,
+        error.message = field::Empty,
+    )
+}
+
+/// Moves the request's `Authorization` value into the context, leaving a placeholder
+/// in the request; `None` when the request carries no token of its own.
+fn lift_token(ctx: &mut Context, request: &mut Request) -> Option<HeldToken> {
+    let value = request
+        .headers()
+        .get_optional_string(&AUTHORIZATION)
+        .filter(|value| value != HELD_TOKEN)?;
+    let held = HeldToken::default();
+    held.set(value);
+    request.insert_header(AUTHORIZATION, HELD_TOKEN);
+    ctx.insert(held.clone());
+    Some(held)
+}
+
+/// Records how a call went on its span, and attaches the [`CallRecord`] to an error.
+fn record_call(span: &tracing::Span, record: CallRecord, result: PolicyResult) -> PolicyResult {
+    // i64, not u32 or u16: the OTLP exporter sends unsigned numbers as strings.
+    span.record("azure.attempts", i64::from(record.attempts));
+    if let Some(status) = record.status {
+        span.record("http.response.status_code", i64::from(status));
+    }
+    if let Some(correlation_id) = &record.correlation_id {
+        span.record("azure.correlation_id", correlation_id.as_str());
+    }
+    result.map_err(|error| {
+        let mapped = map_error(&error);
+        span.record("otel.status_code", "ERROR");
+        span.record("error.type", format!("{:?}", mapped.kind));
+        span.record("error.message", mapped.message.as_str());
+        if let Some(code) = &mapped.code {
+            span.record("azure.error_code", code.as_str());
+        }
+        let kind = error.kind().clone();
+        Error::full(
+            kind,
+            ArmCallError {
+                record,
+                source: error,
+            },
+            mapped.to_string(),
+        )
+    })
 }
 
 impl ArmCallPolicy {
@@ -297,23 +349,8 @@ fn is_unauthorized(result: &PolicyResult) -> bool {
     matches!(result, Err(error) if matches!(error.kind(), ErrorKind::HttpResponse { status, .. } if *status as u16 == 401))
 }
 
-impl Policy for ArmCallPolicy {
-    fn send<'life0, 'life1, 'life2, 'life3, 'async_trait>(
-        &'life0 self,
-        ctx: &'life1 Context,
-        request: &'life2 mut Request,
-        next: &'life3 [Arc<dyn Policy>],
-    ) -> Pin<Box<dyn Future<Output = PolicyResult> + Send + 'async_trait>>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        'life3: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(self.call(ctx, request, next))
-    }
-}
+impl_policy!(ArmCallPolicy, |this, ctx, request, next| this
+    .call(ctx, request, next));
 
 /// Bounds each attempt by a timeout and notes its status and headers.
 #[derive(Debug)]
@@ -366,23 +403,8 @@ impl AttemptPolicy {
     }
 }
 
-impl Policy for AttemptPolicy {
-    fn send<'life0, 'life1, 'life2, 'life3, 'async_trait>(
-        &'life0 self,
-        ctx: &'life1 Context,
-        request: &'life2 mut Request,
-        next: &'life3 [Arc<dyn Policy>],
-    ) -> Pin<Box<dyn Future<Output = PolicyResult> + Send + 'async_trait>>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        'life3: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(self.attempt(ctx, request, next))
-    }
-}
+impl_policy!(AttemptPolicy, |this, ctx, request, next| this
+    .attempt(ctx, request, next));
 
 /// Sends requests with the HTTP client, putting the held token on a copy of the
 /// request: azure_core's `TransportPolicy` logs the request just before calling this.
@@ -396,7 +418,7 @@ impl AuthorizingTransport {
         match ctx.get::<HeldToken>().and_then(HeldToken::get) {
             Some(authorization) => {
                 let mut authorized = request.clone();
-                authorized.insert_header(AUTHORIZATION, authorization);
+                authorized.insert_header(AUTHORIZATION, authorization.expose().to_owned());
                 self.http_client.execute_request(&authorized).await
             }
             None => self.http_client.execute_request(request).await,
@@ -404,23 +426,8 @@ impl AuthorizingTransport {
     }
 }
 
-impl Policy for AuthorizingTransport {
-    fn send<'life0, 'life1, 'life2, 'life3, 'async_trait>(
-        &'life0 self,
-        ctx: &'life1 Context,
-        request: &'life2 mut Request,
-        _next: &'life3 [Arc<dyn Policy>],
-    ) -> Pin<Box<dyn Future<Output = PolicyResult> + Send + 'async_trait>>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        'life3: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(self.transmit(ctx, request))
-    }
-}
+impl_policy!(AuthorizingTransport, |this, ctx, request, _next| this
+    .transmit(ctx, request));
 
 /// Exponential backoff without jitter (one bot, not a fleet), honouring `Retry-After`
 /// up to [`RetrySettings::max_retry_after`]. azure_core's own exponential policy
@@ -542,6 +549,37 @@ mod tests {
             debug.contains("Bearer token-123") && !debug.contains("visible?"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn a_lifted_token_leaves_a_placeholder_and_debugs_as_redacted() {
+        let mut request = Request::new(
+            azure_core::Url::parse("https://management.azure.com/").unwrap(),
+            azure_core::Method::Get,
+        );
+        request.insert_header(AUTHORIZATION, "Bearer token-123");
+        let mut ctx = Context::new();
+        let held = lift_token(&mut ctx, &mut request).expect("the request had a token");
+        assert_eq!(
+            request
+                .headers()
+                .get_optional_string(&AUTHORIZATION)
+                .as_deref(),
+            Some(HELD_TOKEN)
+        );
+        assert_eq!(
+            held.get().map(|token| token.expose().to_owned()).as_deref(),
+            Some("Bearer token-123")
+        );
+        for debug in [
+            format!("{held:?}"),
+            format!("{ctx:?}"),
+            format!("{request:?}"),
+        ] {
+            assert!(!debug.contains("token-123"), "{debug}");
+        }
+        // A request already lifted is left alone.
+        assert!(lift_token(&mut ctx, &mut request).is_none());
     }
 
     #[test]
