@@ -2,7 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use azcord_command::BoxFuture;
+use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 
 use crate::{

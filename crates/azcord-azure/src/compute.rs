@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use azcord_command::BoxFuture;
 use azure_mgmt_compute::package_2024_07_01::{
     Client,
     models::{InstanceViewStatus, VirtualMachine},
 };
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 
 use crate::{
     AzureError, PendingOperation, PowerState, ResourceGroupName, VirtualMachines, VmAction,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use azcord_command::Secret;
+use azcord_secret::Secret;
 
 /// The public cloud's Resource Manager endpoint.
 pub const PUBLIC_CLOUD_ENDPOINT: &str = "https://management.azure.com/";

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use azcord_command::BoxFuture;
 use azure_mgmt_containerinstance::package_preview_2024_05::{
     Client,
     models::{ContainerGroup, ContainerGroupListResult},
 };
+use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
 
 use crate::{

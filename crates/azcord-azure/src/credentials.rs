@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use azcord_command::Secret;
+use azcord_secret::Secret;
 use azure_core::{
     HttpClient, Url,
     auth::{AccessToken, TokenCredential},

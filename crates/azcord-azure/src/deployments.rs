@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
-use azcord_command::{BoxFuture, Secret};
+use azcord_secret::Secret;
 use azure_core::Method;
+use futures_util::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
 use crate::{

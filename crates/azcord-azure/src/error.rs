@@ -66,19 +66,6 @@ impl AzureError {
         )
     }
 
-    /// The failure as a command answers it: Azure's code and message, worded by
-    /// `describe`, when the user can act on them; a reference to the trace otherwise.
-    pub fn into_command_error(
-        self,
-        describe: impl FnOnce(&str) -> String,
-    ) -> azcord_command::CommandError {
-        if self.code.is_some() || self.is_users_to_fix() {
-            azcord_command::CommandError::user(describe(&self.user_message()))
-        } else {
-            azcord_command::CommandError::internal(self)
-        }
-    }
-
     /// A sentence for Discord: Azure's code and message, never a stack trace.
     pub fn user_message(&self) -> String {
         match (&self.code, self.kind) {

@@ -29,7 +29,7 @@ mod names;
 mod pipeline;
 
 pub use api::{Azure, ContainerGroups, Operations, VirtualMachines, WaitOptions, wait_for};
-pub use azcord_command::Secret;
+pub use azcord_secret::Secret;
 pub use config::{
     AzureConfig, ConfigError, CredentialSource, PUBLIC_CLOUD_AUTHORITY, PUBLIC_CLOUD_ENDPOINT,
     RetrySettings, ServicePrincipal,

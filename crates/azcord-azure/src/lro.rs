@@ -4,8 +4,8 @@
 
 use std::{sync::Arc, time::Duration};
 
-use azcord_command::BoxFuture;
 use azure_core::headers::{AZURE_ASYNCOPERATION, HeaderName, Headers, LOCATION};
+use futures_util::future::BoxFuture;
 
 use crate::{
     AzureError, AzureErrorKind, OperationStatus, Operations, PendingOperation, PollKind,

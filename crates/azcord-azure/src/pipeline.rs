@@ -19,7 +19,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use azcord_command::Secret;
+use azcord_secret::Secret;
 use azure_core::{
     ClientOptions, Context, HttpClient, Pipeline, Policy, PolicyResult, Request, RetryOptions,
     RetryPolicy, TransportOptions,

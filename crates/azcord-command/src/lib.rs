@@ -16,12 +16,12 @@ mod error;
 mod policy;
 mod registry;
 mod reply;
-mod secret;
 mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use audit::{AuditEvent, AuditOutcome, AuditSink};
+pub use azcord_secret::Secret;
 pub use cache::TtlCache;
 pub use command::{BoxFuture, Command, CommandKind, Example, Signature};
 pub use confirm::{Answer, Confirmations};
@@ -34,7 +34,6 @@ pub use error::{CommandError, UserError};
 pub use policy::{CommandPattern, Decision, Policy, Rule};
 pub use registry::{Catalog, Group, Plugin, Registry, RegistryError, Resolved};
 pub use reply::{Button, ButtonStyle, Reply};
-pub use secret::Secret;
 pub use table::code_block_table;
 
 /// Re-exported so that plugins name the same twilight types as this crate.

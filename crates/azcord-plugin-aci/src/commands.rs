@@ -1,5 +1,6 @@
 //! The `/aci` commands.
 
+use azcord_resource::IntoCommandError;
 use std::sync::Arc;
 
 use azcord_azure::{

@@ -1,5 +1,6 @@
 //! The `/vm` commands.
 
+use azcord_resource::IntoCommandError;
 use std::sync::Arc;
 
 use azcord_azure::{AzureError, PowerState, ResourceGroupName, VmAction, VmSummary, wait_for};

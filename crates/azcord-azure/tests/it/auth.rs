@@ -80,7 +80,7 @@ async fn a_wrong_secret_fails_at_connect_without_showing_it() {
     let CredentialSource::ServicePrincipal(principal) = &mut config.credential else {
         panic!("{config:?}")
     };
-    principal.client_secret = azcord_command::Secret::new(secret);
+    principal.client_secret = azcord_azure::Secret::new(secret);
     let error = match connect(config).await {
         Ok(_) => panic!("connected with a wrong secret"),
         Err(error) => error,

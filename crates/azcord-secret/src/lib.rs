@@ -1,3 +1,7 @@
+//! `Secret`: a string that never reaches a log, a trace or the terminal. A leaf crate,
+//! so that the command layer and the Azure client layer share it without depending on
+//! each other.
+
 use std::fmt;
 
 /// A string that must never reach a log, a trace or the terminal: a token, a key, a password.
