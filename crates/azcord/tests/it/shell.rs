@@ -135,3 +135,37 @@ async fn tab_completes_names_and_values_through_the_bot() {
     }
     bot.shutdown().await.unwrap();
 }
+
+/// An AZURE_SUBSCRIPTION_ID exported for other work does not make the shell live, and
+/// --roles takes the simulated server's role names.
+#[test]
+fn the_simulator_is_the_default_whatever_the_environment_says() {
+    let output = Command::new(env!("CARGO_BIN_EXE_azcord"))
+        .args(["shell", "--roles", "ops-prod", "-c", "/vm list"])
+        .args(["-c", "/vm stop name:prod-web/web-2", "-c", "2"])
+        .env_remove("HONEYCOMB_API_KEY")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env(
+            "AZURE_SUBSCRIPTION_ID",
+            "00000000-0000-0000-0000-000000000bad",
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("12 VMs in the subscription"), "{stdout}");
+    // ops-prod may act on production: the bot asks, rather than denying.
+    assert!(stdout.contains("Stop web-2 in `prod-web`?"), "{stdout}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_azcord"))
+        .args(["shell", "--roles", "admins", "-c", "/ping"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("unknown role \"admins\"; the simulated server has ops-nonprod, ops-prod"),
+        "{stderr}"
+    );
+}
