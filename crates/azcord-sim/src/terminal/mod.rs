@@ -8,10 +8,12 @@
 
 pub mod complete;
 pub mod input;
+pub mod mentions;
 pub mod render;
 
 pub use complete::{
     AutocompleteRequest, Candidate, Completion, autocomplete_candidates, complete, hint,
 };
 pub use input::{InputError, parse_command_line};
+pub use mentions::MentionNames;
 pub use render::{Choice, MessageView, RenderOptions, Rendered, render_message};
