@@ -9,7 +9,7 @@ use std::{io::IsTerminal as _, process::ExitCode, sync::Arc};
 use azcord_command::{CommandKind, CommandPattern, Policy, Rule, twilight_model::id::Id};
 use azcord_sim::{
     ArmSimConfig, InteractionEvent, SimMessage, SimUser,
-    terminal::{MessageView, RenderOptions, render_message},
+    terminal::{MentionNames, MessageView, RenderOptions, render_message},
 };
 use azcord_telemetry::{LogFormat, TelemetryConfig};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -110,6 +110,7 @@ pub(crate) async fn run(
         last: None,
         render,
         editor: None,
+        mentions: server::mention_names(args.as_user),
         live_subscription: live.then(|| std::env::var("AZURE_SUBSCRIPTION_ID").unwrap_or_default()),
     };
 
@@ -187,6 +188,8 @@ struct Shell {
     editor: Option<LineEditor>,
     /// The subscription, when the shell runs on live Azure.
     live_subscription: Option<String>,
+    /// Names for the mentions in the bot's messages.
+    mentions: MentionNames,
 }
 
 impl Shell {
@@ -364,9 +367,15 @@ impl Shell {
     }
 
     fn show_message(&mut self, message: &SimMessage) {
+        let content = self.mentions.apply(&message.content);
+        let embeds: Vec<_> = message
+            .embeds
+            .iter()
+            .map(|embed| self.mentions.apply_to_embed(embed))
+            .collect();
         let view = MessageView {
-            content: Some(message.content.as_str()).filter(|content| !content.is_empty()),
-            embeds: &message.embeds,
+            content: Some(content.as_str()).filter(|content| !content.is_empty()),
+            embeds: &embeds,
             components: &message.components,
             ephemeral: message.is_ephemeral(),
         };

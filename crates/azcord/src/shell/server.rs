@@ -1,5 +1,7 @@
 //! The simulated server as the shell presents it: names for its snowflakes.
 
+use azcord_sim::terminal::MentionNames;
+
 /// The user the shell plays by default.
 pub(super) const DEFAULT_USER: u64 = 100_000_000_000_000_001;
 /// The channel the shell types in by default.
@@ -40,6 +42,18 @@ pub(super) fn role_name(id: u64) -> String {
     match ROLES.iter().find(|(_, known)| *known == id) {
         Some((name, _)) => format!("@{name}"),
         None => id.to_string(),
+    }
+}
+
+/// The names the shell shows mentions by, as Discord's client does; `user_id` is `@you`.
+pub(super) fn mention_names(user_id: u64) -> MentionNames {
+    MentionNames {
+        users: vec![(user_id, "you".to_owned())],
+        roles: ROLES
+            .iter()
+            .map(|(name, id)| (*id, (*name).to_owned()))
+            .collect(),
+        channels: vec![(OPS_CHANNEL, "ops".to_owned())],
     }
 }
 

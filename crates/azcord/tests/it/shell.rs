@@ -169,3 +169,19 @@ fn the_simulator_is_the_default_whatever_the_environment_says() {
         "{stderr}"
     );
 }
+
+/// Mentions read as Discord shows them: the roles by their names on the simulated server.
+#[test]
+fn mentions_in_replies_read_as_names() {
+    let (stdout, stderr, success) = shell(&["-c", "/vm stop name:prod-web/web-2"]);
+    assert!(success, "{stderr}");
+    expect![[r#"
+        > /vm stop name:prod-web/web-2
+        (only you can see this)
+        ⛔ you may not run `/vm stop` on resource group `prod-web`, and no rule grants it to you here; it is
+        granted by:
+        - rule `ops-nonprod`: for @ops-nonprod on resource groups staging, dev-*
+        - rule `ops-prod`: for @ops-prod on resource groups prod-*
+    "#]]
+    .assert_eq(&stdout);
+}
