@@ -111,7 +111,7 @@ pub(crate) async fn run(
         render,
         editor: None,
         mentions: server::mention_names(args.as_user),
-        live_subscription: live.then(|| std::env::var("AZURE_SUBSCRIPTION_ID").unwrap_or_default()),
+        live_subscription: live.then(live_subscription),
     };
 
     let mut all_answered = true;
@@ -161,6 +161,11 @@ pub(crate) async fn run(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The subscription `--azure live` uses, as the first line names it.
+fn live_subscription() -> String {
+    std::env::var("AZURE_SUBSCRIPTION_ID").unwrap_or_default()
 }
 
 fn is_quit(line: &str) -> bool {
