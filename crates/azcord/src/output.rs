@@ -22,6 +22,14 @@ pub(crate) fn erase_rows_below() {
     let _ = stdout.flush();
 }
 
+/// Erases the terminal row above the cursor's and puts the cursor at its start: when
+/// Ctrl-C drops a line, the line editor leaves its hint line there.
+pub(crate) fn erase_row_above() {
+    let mut stdout = std::io::stdout();
+    let _ = stdout.write_all(b"\x1b[A\r\x1b[2K");
+    let _ = stdout.flush();
+}
+
 /// Prints `value` as pretty JSON to stdout.
 pub(crate) fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

@@ -194,7 +194,13 @@ fn serve(
                 }
                 Ok(Read::Line(line))
             }
-            Err(ReadlineError::Interrupted) => Ok(Read::Interrupted),
+            Err(ReadlineError::Interrupted) => {
+                // The dropped line stays on screen, as in any shell; its hint goes.
+                if editor.helper().is_some_and(ShellHelper::hint_shown) {
+                    output::erase_row_above();
+                }
+                Ok(Read::Interrupted)
+            }
             Err(ReadlineError::Eof) => Ok(Read::End),
             Err(error) => Err(error),
         };
@@ -299,6 +305,15 @@ impl Completer for ShellHelper {
 }
 
 impl ShellHelper {
+    /// Whether the hint line is drawn under the line being edited.
+    fn hint_shown(&self) -> bool {
+        self.hint_state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .shown_under
+            .is_some()
+    }
+
     /// rustyline is about to list `candidates` under the line: erase the hint line it
     /// would write over, and keep it away while the list stands.
     fn before_listing(
