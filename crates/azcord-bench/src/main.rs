@@ -7,6 +7,7 @@
 
 mod azure;
 mod floor;
+mod shell;
 
 use std::{
     path::PathBuf,
@@ -49,6 +50,13 @@ enum Mode {
         #[arg(long, default_value_t = 1000)]
         retry_after_ms: u64,
     },
+    /// Time Tab in `azcord shell`: from the key to the candidates, for a VM name
+    /// completed through the bot's autocomplete.
+    Shell {
+        /// How many presses to time.
+        #[arg(long, default_value_t = 100)]
+        presses: usize,
+    },
     /// Run the bare twilight floor against a Discord-compatible server (used by the bench itself).
     Floor {
         #[arg(long)]
@@ -80,6 +88,7 @@ fn main() -> anyhow::Result<()> {
             Duration::from_millis(transition_ms),
             Duration::from_millis(retry_after_ms),
         )),
+        Some(Mode::Shell { presses }) => runtime.block_on(shell::run(presses)),
         None => runtime.block_on(bench(&cli)),
     }
 }

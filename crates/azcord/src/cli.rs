@@ -102,10 +102,11 @@ pub(crate) struct ShellArgs {
     )]
     pub(crate) as_user: u64,
 
-    /// The role ids the user has, comma-separated. Without a config file the shell
-    /// applies a demo policy, and the user has its ops role unless this says otherwise.
-    #[arg(long, value_delimiter = ',', value_name = "ROLE_ID,...", num_args = 0..)]
-    pub(crate) roles: Option<Vec<u64>>,
+    /// The roles the user has, comma-separated: the simulated server's role names
+    /// (ops-nonprod, ops-prod) or role ids. Without a config file the shell applies a
+    /// demo policy, and the user has ops-nonprod unless this says otherwise.
+    #[arg(long, value_delimiter = ',', value_name = "ROLE,...", num_args = 0..)]
+    pub(crate) roles: Option<Vec<String>>,
 
     /// The channel id to type in.
     #[arg(
@@ -119,16 +120,17 @@ pub(crate) struct ShellArgs {
     #[arg(long)]
     pub(crate) dm: bool,
 
-    /// Which Azure to use: the built-in simulator, or the subscription in
-    /// AZURE_SUBSCRIPTION_ID. `auto` uses the simulator unless that is set.
-    #[arg(long, value_enum, default_value_t = AzureArg::Auto)]
+    /// Which Azure to use: the built-in simulator (always the default, whatever the
+    /// environment says), or `live`, the subscription in AZURE_SUBSCRIPTION_ID.
+    #[arg(long, value_enum, default_value_t = AzureArg::Sim)]
     pub(crate) azure: AzureArg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum AzureArg {
-    Auto,
+    /// The built-in Azure simulator with its sample subscription.
     Sim,
+    /// The subscription in AZURE_SUBSCRIPTION_ID, with the usual credentials.
     Live,
 }
 

@@ -8,7 +8,10 @@ use anyhow::Context as _;
 
 use crate::plugins::AzureSettings;
 use azcord_azure::{AzureConfig, CredentialSource, RetrySettings, ServicePrincipal};
-use azcord_command::twilight_model::id::{Id, marker::InteractionMarker};
+use azcord_command::twilight_model::{
+    application::command::{Command, CommandOptionChoice},
+    id::{Id, marker::InteractionMarker},
+};
 use azcord_command::{
     AuditSink, DispatchConfig, DispatchObserver, Dispatcher, Finished, Plugin, Policy, Registry,
     Secret,
@@ -17,12 +20,17 @@ use azcord_gateway::{ChannelAuditSink, GatewayConfig, GatewayError, ShardSelecti
 use azcord_sim::{
     ArmSim, ArmSimConfig, DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle,
     Invocation, SimMessage, SimUser,
-    terminal::{InputError, parse_command_line},
+    terminal::{
+        Candidate, Completion, InputError, autocomplete_candidates, complete, parse_command_line,
+    },
 };
 use tokio::{
     sync::{broadcast, oneshot},
     task::JoinHandle,
 };
+
+/// How long Discord waits for an autocomplete answer before it shows none.
+const AUTOCOMPLETE_DEADLINE: Duration = Duration::from_secs(3);
 
 /// How to set up a local bot.
 pub struct LocalOptions {
@@ -194,6 +202,64 @@ impl LocalBot {
         self.sim.config().guild_id
     }
 
+    /// The slash commands the bot registered in the simulated guild.
+    pub fn commands(&self) -> Vec<Command> {
+        self.sim.registered_commands(Some(self.guild_id()))
+    }
+
+    /// What Tab offers in `line` with the cursor at byte `cursor`, as `user` typing in
+    /// `channel_id`: names from the definitions, and values through the bot's own
+    /// autocomplete, exactly as Discord would offer them. Returns where the completed
+    /// word starts, and the candidates.
+    pub async fn complete(
+        &self,
+        user: &SimUser,
+        guild_id: Option<u64>,
+        channel_id: u64,
+        line: &str,
+        cursor: usize,
+    ) -> anyhow::Result<(usize, Vec<Candidate>)> {
+        match complete(line, cursor, &self.commands()) {
+            Completion::Candidates { start, candidates } => Ok((start, candidates)),
+            Completion::Autocomplete(request) => {
+                let request = *request;
+                let invocation = Invocation {
+                    user: user.clone(),
+                    guild_id,
+                    channel_id,
+                    data: request.data,
+                };
+                let choices = self.autocomplete(invocation, &request.focused).await?;
+                Ok((request.start, autocomplete_candidates(&choices)))
+            }
+        }
+    }
+
+    /// Sends the autocomplete interaction Discord sends while `focused` is typed, and
+    /// waits for the bot's choices (Discord gives up after 3 s, and so does this).
+    pub async fn autocomplete(
+        &self,
+        invocation: Invocation,
+        focused: &str,
+    ) -> anyhow::Result<Vec<CommandOptionChoice>> {
+        let mut handle = self.sim.autocomplete(invocation, focused);
+        let wait = async {
+            loop {
+                match handle.next_event_within(AUTOCOMPLETE_DEADLINE).await {
+                    Some(InteractionEvent::Autocomplete(choices)) => return Ok(choices),
+                    Some(InteractionEvent::Rejected(reason)) => {
+                        anyhow::bail!("Discord rejected the bot's suggestions: {reason}")
+                    }
+                    Some(_) => {}
+                    None => anyhow::bail!("the bot offered no suggestions within 3 s"),
+                }
+            }
+        };
+        tokio::time::timeout(AUTOCOMPLETE_DEADLINE, wait)
+            .await
+            .unwrap_or_else(|_| anyhow::bail!("the bot offered no suggestions within 3 s"))
+    }
+
     /// Turns a typed line into the interaction Discord would send for it.
     pub fn invocation(
         &self,
@@ -202,8 +268,7 @@ impl LocalBot {
         channel_id: u64,
         line: &str,
     ) -> Result<Invocation, InputError> {
-        let commands = self.sim.registered_commands(Some(self.guild_id()));
-        let data = parse_command_line(line, &commands)?;
+        let data = parse_command_line(line, &self.commands())?;
         Ok(Invocation {
             user: user.clone(),
             guild_id,

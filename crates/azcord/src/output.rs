@@ -13,10 +13,21 @@ pub(crate) fn text(text: &str) {
     println!("{text}");
 }
 
-/// Prints `text` to stdout without a newline and flushes, for prompts.
-pub(crate) fn prompt(text: &str) {
-    print!("{text}");
-    let _ = std::io::stdout().flush();
+/// Erases the terminal rows below the cursor's and puts the cursor back: the line
+/// editor lists candidates over its hint line without clearing it.
+pub(crate) fn erase_rows_below() {
+    let mut stdout = std::io::stdout();
+    // Save the cursor, go one row down, erase from there to the end, restore.
+    let _ = stdout.write_all(b"\x1b7\x1b[B\r\x1b[J\x1b8");
+    let _ = stdout.flush();
+}
+
+/// Erases the terminal row above the cursor's and puts the cursor at its start: when
+/// Ctrl-C drops a line, the line editor leaves its hint line there.
+pub(crate) fn erase_row_above() {
+    let mut stdout = std::io::stdout();
+    let _ = stdout.write_all(b"\x1b[A\r\x1b[2K");
+    let _ = stdout.flush();
 }
 
 /// Prints `value` as pretty JSON to stdout.

@@ -1,12 +1,15 @@
 //! `azcord shell`: the terminal plays a Discord user talking to the real bot, which
 //! runs in-process against the built-in Discord simulator.
 
-use std::{io::IsTerminal as _, process::ExitCode};
+mod editor;
+mod server;
 
-use azcord_command::{CommandPattern, Policy, Rule, twilight_model::id::Id};
+use std::{io::IsTerminal as _, process::ExitCode, sync::Arc};
+
+use azcord_command::{CommandKind, CommandPattern, Policy, Rule, twilight_model::id::Id};
 use azcord_sim::{
     ArmSimConfig, InteractionEvent, SimMessage, SimUser,
-    terminal::{MessageView, RenderOptions, render_message},
+    terminal::{MentionNames, MessageView, RenderOptions, render_message},
 };
 use azcord_telemetry::{LogFormat, TelemetryConfig};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -18,11 +21,10 @@ use crate::{
     output,
 };
 
-/// The role the shell's user has by default, which the demo policy trusts with
-/// staging and the sandbox.
-const DEMO_OPS_ROLE: u64 = 100_000_000_000_000_010;
-/// The role the demo policy trusts with production.
-const DEMO_PROD_ROLE: u64 = 100_000_000_000_000_011;
+use self::{
+    editor::{LineEditor, Read},
+    server::{OPS_NONPROD_ROLE, OPS_PROD_ROLE},
+};
 
 /// The policy of a shell started without a config file: write and destructive
 /// commands on staging and the sandbox for the ops role, on production only for the
@@ -39,8 +41,8 @@ fn demo_policy() -> Policy {
     Policy {
         guilds: Vec::new(),
         rules: vec![
-            rule("ops-nonprod", DEMO_OPS_ROLE, &["staging", "dev-*"]),
-            rule("ops-prod", DEMO_PROD_ROLE, &["prod-*"]),
+            rule("ops-nonprod", OPS_NONPROD_ROLE, &["staging", "dev-*"]),
+            rule("ops-prod", OPS_PROD_ROLE, &["prod-*"]),
         ],
     }
 }
@@ -63,17 +65,23 @@ pub(crate) async fn run(
     tracing::dispatcher::set_global_default(telemetry.dispatch.clone())
         .map_err(|_| anyhow::anyhow!("a log subscriber is already installed"))?;
 
-    let live = match args.azure {
-        AzureArg::Sim => false,
-        AzureArg::Live => true,
-        AzureArg::Auto => std::env::var_os("AZURE_SUBSCRIPTION_ID").is_some(),
-    };
+    // Live Azure only when asked for: an AZURE_SUBSCRIPTION_ID exported for other work
+    // must not turn a try-out into production.
+    let live = args.azure == AzureArg::Live;
     let (policy, default_roles) = if has_config {
         (file.policy, Vec::new())
     } else {
-        (demo_policy(), vec![DEMO_OPS_ROLE])
+        (demo_policy(), vec![OPS_NONPROD_ROLE])
     };
-    let roles = args.roles.clone().unwrap_or(default_roles);
+    let roles = match &args.roles {
+        Some(roles) => roles
+            .iter()
+            .filter(|role| !role.trim().is_empty())
+            .map(|role| server::parse_role(role))
+            .collect::<Result<Vec<u64>, String>>()
+            .map_err(|error| anyhow::anyhow!(error))?,
+        None => default_roles,
+    };
     let bot = LocalBot::start(LocalOptions {
         policy,
         dispatch: file.dispatch.dispatch_config(),
@@ -86,6 +94,11 @@ pub(crate) async fn run(
         ..LocalOptions::default()
     })
     .await?;
+    let interactive = args.commands.is_empty() && std::io::stdin().is_terminal();
+    let render = RenderOptions {
+        width: terminal_width(),
+        color: std::io::stdout().is_terminal(),
+    };
     let mut shell = Shell {
         user: SimUser {
             role_ids: roles,
@@ -93,12 +106,12 @@ pub(crate) async fn run(
         },
         guild_id: (!args.dm).then(|| bot.guild_id()),
         channel_id: args.channel,
-        bot,
+        bot: Arc::new(bot),
         last: None,
-        render: RenderOptions {
-            width: terminal_width(),
-            color: std::io::stdout().is_terminal(),
-        },
+        render,
+        editor: None,
+        mentions: server::mention_names(args.as_user),
+        live_subscription: live.then(live_subscription),
     };
 
     let mut all_answered = true;
@@ -107,36 +120,56 @@ pub(crate) async fn run(
             output::text(&format!("> {line}"));
             all_answered &= shell.line(line).await;
         }
+    } else if interactive {
+        shell.editor = Some(
+            LineEditor::start(
+                editor::Completion {
+                    bot: Arc::clone(&shell.bot),
+                    user: shell.user.clone(),
+                    guild_id: shell.guild_id,
+                    channel_id: shell.channel_id,
+                    width: render.width,
+                    color: render.color,
+                },
+                editor::history_path(),
+            )
+            .await?,
+        );
+        output::text(&shell.banner());
+        all_answered = shell.interact().await?;
     } else {
-        let interactive = std::io::stdin().is_terminal();
-        if interactive {
-            output::text(&shell.banner());
-        }
         let mut lines = BufReader::new(tokio::io::stdin()).lines();
-        loop {
-            if interactive {
-                output::prompt("azcord> ");
-            }
-            let Some(line) = lines.next_line().await? else {
-                break;
-            };
+        while let Some(line) = lines.next_line().await? {
             let line = line.trim();
-            if matches!(line, "/quit" | "/exit" | "quit" | "exit") {
+            if is_quit(line) {
                 break;
             }
-            if !interactive && !line.is_empty() && !line.starts_with('#') {
+            if !line.is_empty() && !line.starts_with('#') {
                 output::text(&format!("> {line}"));
             }
             all_answered &= shell.line(line).await;
         }
     }
-    shell.bot.shutdown().await?;
+    // The editor's thread holds the bot for completion; it ends with the editor.
+    shell.editor.take();
+    let bot = Arc::try_unwrap(shell.bot)
+        .map_err(|_| anyhow::anyhow!("the bot is still in use at exit"))?;
+    bot.shutdown().await?;
     telemetry.guard.shutdown()?;
     Ok(if all_answered {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The subscription `--azure live` uses, as the first line names it.
+fn live_subscription() -> String {
+    std::env::var("AZURE_SUBSCRIPTION_ID").unwrap_or_default()
+}
+
+fn is_quit(line: &str) -> bool {
+    matches!(line, "/quit" | "/exit" | "quit" | "exit")
 }
 
 /// The terminal's width from `COLUMNS`, else 100: wide enough for the list tables.
@@ -149,36 +182,86 @@ fn terminal_width() -> usize {
 }
 
 struct Shell {
-    bot: LocalBot,
+    bot: Arc<LocalBot>,
     user: SimUser,
     guild_id: Option<u64>,
     channel_id: u64,
     /// The last message with buttons, and its buttons' custom ids by number.
     last: Option<(SimMessage, Vec<String>)>,
     render: RenderOptions,
+    /// The line editor, when a person is typing.
+    editor: Option<LineEditor>,
+    /// The subscription, when the shell runs on live Azure.
+    live_subscription: Option<String>,
+    /// Names for the mentions in the bot's messages.
+    mentions: MentionNames,
 }
 
 impl Shell {
-    fn banner(&self) -> String {
-        let place = match self.guild_id {
-            Some(_) => format!("channel {} of the simulated server", self.channel_id),
-            None => "a direct message with the bot".to_owned(),
-        };
-        let roles = if self.user.role_ids.is_empty() {
-            "no roles".to_owned()
-        } else {
-            format!("roles {:?}", self.user.role_ids)
-        };
-        let azure = match &self.bot.arm {
-            Some(_) => {
-                "Azure is the built-in simulator with a sample subscription (--azure live for yours)"
+    /// Reads and runs lines until Ctrl-D or `exit`; returns whether every line was answered.
+    async fn interact(&mut self) -> anyhow::Result<bool> {
+        let mut all_answered = true;
+        loop {
+            let Some(editor) = &self.editor else {
+                return Ok(all_answered);
+            };
+            let line = match editor.read("azcord> ", true).await? {
+                Read::Line(line) => line,
+                Read::Interrupted => continue,
+                Read::End => return Ok(all_answered),
+            };
+            let line = line.trim();
+            if is_quit(line) {
+                return Ok(all_answered);
             }
-            None => "Azure is your subscription (AZURE_SUBSCRIPTION_ID)",
+            all_answered &= self.line(line).await;
+        }
+    }
+
+    fn banner(&self) -> String {
+        let seat = server::describe_seat(
+            self.user.id,
+            &self.user.role_ids,
+            self.guild_id.is_some(),
+            self.channel_id,
+        );
+        let azure = match &self.live_subscription {
+            None => "Azure is the built-in simulator with a sample subscription (--azure live for yours).".to_owned(),
+            Some(subscription) => format!(
+                "Azure is LIVE: your subscription {subscription}. Every write or destructive command asks you first."
+            ),
         };
         format!(
-            "azcord shell: you are user {} with {roles} in {place}; {azure}.\nType a slash command such as /help or /vm list; type a number to press a button; Ctrl-D quits.",
-            self.user.id
+            "azcord shell: {seat}; {azure}\nType a slash command such as /help or /vm list (Tab completes, Up recalls); type a number to press a button; Ctrl-D quits."
         )
+    }
+
+    /// On live Azure, asks before a command that changes something; true to go on.
+    async fn confirm_live(&self, invocation: &azcord_sim::Invocation, line: &str) -> bool {
+        let (Some(subscription), Some(editor)) = (&self.live_subscription, &self.editor) else {
+            return true;
+        };
+        let kind = self
+            .bot
+            .dispatcher
+            .registry()
+            .resolve(&invocation.data)
+            .map(|resolved| resolved.signature.kind);
+        if matches!(kind, None | Some(CommandKind::Read)) {
+            return true;
+        }
+        let prompt = format!("Run `{line}` on live subscription {subscription}? [y/N] ");
+        match editor.read(&prompt, false).await {
+            Ok(Read::Line(answer)) if matches!(answer.trim(), "y" | "Y" | "yes") => true,
+            Ok(_) => {
+                output::text("Not run.");
+                false
+            }
+            Err(error) => {
+                output::error(&format!("{error:#}"));
+                false
+            }
+        }
     }
 
     /// Handles one line; returns whether it was answered.
@@ -199,6 +282,9 @@ impl Shell {
                 return false;
             }
         };
+        if !self.confirm_live(&invocation, line).await {
+            return true;
+        }
         let mut finished = self.bot.finished();
         let mut handle = self.bot.sim.invoke(invocation);
         self.follow(&mut finished, &mut handle).await
@@ -286,9 +372,15 @@ impl Shell {
     }
 
     fn show_message(&mut self, message: &SimMessage) {
+        let content = self.mentions.apply(&message.content);
+        let embeds: Vec<_> = message
+            .embeds
+            .iter()
+            .map(|embed| self.mentions.apply_to_embed(embed))
+            .collect();
         let view = MessageView {
-            content: Some(message.content.as_str()).filter(|content| !content.is_empty()),
-            embeds: &message.embeds,
+            content: Some(content.as_str()).filter(|content| !content.is_empty()),
+            embeds: &embeds,
             components: &message.components,
             ephemeral: message.is_ephemeral(),
         };

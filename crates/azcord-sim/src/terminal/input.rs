@@ -359,7 +359,10 @@ fn parse_leaf_options(
     Ok(parsed)
 }
 
-fn parse_value(definition: &CommandOption, raw: &str) -> Result<CommandOptionValue, InputError> {
+pub(super) fn parse_value(
+    definition: &CommandOption,
+    raw: &str,
+) -> Result<CommandOptionValue, InputError> {
     let option = definition.name.as_str();
     if raw.is_empty() {
         return Err(InputError::EmptyValue {
@@ -510,7 +513,7 @@ fn describe_choice(choice: &CommandOptionChoice) -> String {
 }
 
 /// Displays a choice value the way a user would type it.
-struct ChoiceValue<'a>(&'a CommandOptionChoiceValue);
+pub(super) struct ChoiceValue<'a>(pub(super) &'a CommandOptionChoiceValue);
 
 impl fmt::Display for ChoiceValue<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -553,7 +556,7 @@ fn limit_as_f64(limit: OptionLimit) -> f64 {
     }
 }
 
-struct LimitDisplay(OptionLimit);
+pub(super) struct LimitDisplay(pub(super) OptionLimit);
 
 impl fmt::Display for LimitDisplay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -5,6 +5,7 @@
 
 mod azure;
 mod gateway;
+mod pty;
 mod replies;
 mod run;
 mod shell;
