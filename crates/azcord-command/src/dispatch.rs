@@ -467,6 +467,20 @@ impl Dispatcher {
     }
 }
 
+/// How far the acknowledgement of an interaction has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ack {
+    /// Nothing sent yet: the final reply will be the acknowledgement.
+    Pending,
+    /// Deferred: progress and the final reply edit the deferred message.
+    Deferred,
+    /// Discord rejected the deferral; nothing more can reach the user.
+    Failed,
+}
+
+/// What a command's run came to: its reply or error, or the panic it raised.
+type CommandResult = Result<Result<Reply, CommandError>, Box<dyn Any + Send>>;
+
 /// One interaction being handled.
 struct Call<'a> {
     dispatcher: &'a Dispatcher,
@@ -632,89 +646,119 @@ impl Call<'_> {
         }
     }
 
+    /// Runs the command, then delivers its result in the way its acknowledgement allows.
     async fn run_with_ack(
         &self,
         signature: &Signature,
         mode: AckMode,
         run: BoxFuture<'_, Result<Reply, CommandError>>,
-        mut updates: watch::Receiver<Option<Reply>>,
+        updates: watch::Receiver<Option<Reply>>,
     ) -> Outcome {
+        let (result, ack) = self.drive(signature, mode, run, updates).await;
+        let (reply, outcome) = self.final_reply(result);
+        let reply = Reply {
+            ephemeral: reply.ephemeral || mode.ephemeral,
+            ..reply
+        };
+        self.deliver(signature, mode, ack, reply, outcome).await
+    }
+
+    /// Runs the command to its end. Defers once it outlasts the acknowledgement budget
+    /// (at once if it is long-running, or as soon as it reports progress), and, while
+    /// deferred, shows its progress as edits.
+    async fn drive(
+        &self,
+        signature: &Signature,
+        mode: AckMode,
+        run: BoxFuture<'_, Result<Reply, CommandError>>,
+        mut updates: watch::Receiver<Option<Reply>>,
+    ) -> (CommandResult, Ack) {
         let config = &self.inner().config;
         let run = AssertUnwindSafe(
             run.instrument(tracing::info_span!("command", command.name = %signature.name)),
         )
         .catch_unwind();
         tokio::pin!(run);
-        let mut acked = false;
-        let mut ack_failed = false;
-        if signature.long_running {
-            acked = true;
-            ack_failed = self.defer(signature, mode).await.is_err();
-        }
+        let mut ack = if signature.long_running {
+            self.defer(signature, mode).await
+        } else {
+            Ack::Pending
+        };
         let ack_deadline = tokio::time::sleep(config.ack_budget);
         tokio::pin!(ack_deadline);
         let mut next_edit = tokio::time::Instant::now();
         let result = loop {
-            if acked {
-                tokio::select! {
-                    biased;
-                    result = &mut run => break result,
-                    () = next_update(&mut updates, next_edit) => {
-                        let latest = updates.borrow_and_update().clone();
-                        if let Some(reply) = latest {
-                            self.edit(&reply).await;
-                        }
+            match ack {
+                Ack::Pending => {
+                    let progressed = tokio::select! {
+                        biased;
+                        result = &mut run => break result,
+                        () = &mut ack_deadline => false,
+                        () = next_update(&mut updates, next_edit) => true,
+                    };
+                    ack = self.defer(signature, mode).await;
+                    let latest = updates.borrow_and_update().clone();
+                    if let (true, Ack::Deferred, Some(reply)) = (progressed, ack, latest) {
+                        self.edit(&reply).await;
                         next_edit = tokio::time::Instant::now() + config.min_edit_interval;
                     }
                 }
-            } else {
-                let update = tokio::select! {
-                    biased;
-                    result = &mut run => break result,
-                    () = &mut ack_deadline => false,
-                    () = next_update(&mut updates, next_edit) => true,
-                };
-                acked = true;
-                ack_failed = self.defer(signature, mode).await.is_err();
-                let latest = updates.borrow_and_update().clone();
-                if let (true, false, Some(reply)) = (update, ack_failed, latest) {
-                    self.edit(&reply).await;
-                    next_edit = tokio::time::Instant::now() + config.min_edit_interval;
+                Ack::Deferred => {
+                    tokio::select! {
+                        biased;
+                        result = &mut run => break result,
+                        () = next_update(&mut updates, next_edit) => {
+                            let latest = updates.borrow_and_update().clone();
+                            if let Some(reply) = latest {
+                                self.edit(&reply).await;
+                            }
+                            next_edit = tokio::time::Instant::now() + config.min_edit_interval;
+                        }
+                    }
                 }
+                // Discord rejected the deferral: every edit would fail too.
+                Ack::Failed => break (&mut run).await,
             }
         };
-        let (reply, outcome) = self.final_reply(result);
-        let reply = Reply {
-            ephemeral: reply.ephemeral || mode.ephemeral,
-            ..reply
-        };
-        if ack_failed {
-            return Outcome::ResponseFailed;
-        }
-        let delivered = if !acked {
-            let kind = if matches!(outcome, Outcome::UserError | Outcome::Denied)
-                && mode.immediate == InteractionResponseType::UpdateMessage
+        (result, ack)
+    }
+
+    /// Delivers the command's final reply: as the acknowledgement itself if none was
+    /// sent yet, otherwise as an edit of the deferred message.
+    async fn deliver(
+        &self,
+        signature: &Signature,
+        mode: AckMode,
+        ack: Ack,
+        reply: Reply,
+        outcome: Outcome,
+    ) -> Outcome {
+        let refused = matches!(outcome, Outcome::UserError | Outcome::Denied);
+        let delivered = match ack {
+            Ack::Failed => false,
+            Ack::Pending => {
+                let kind = if refused && mode.immediate == InteractionResponseType::UpdateMessage {
+                    // A refused click answers the clicker alone and leaves the message as it is.
+                    InteractionResponseType::ChannelMessageWithSource
+                } else {
+                    mode.immediate
+                };
+                let response = InteractionResponse {
+                    kind,
+                    data: Some(reply.to_response_data()),
+                };
+                self.acknowledge(&signature.name, &response).await.is_ok()
+            }
+            Ack::Deferred
+                if refused && mode.immediate == InteractionResponseType::UpdateMessage =>
             {
-                // A refused click answers the clicker alone and leaves the message as it is.
-                InteractionResponseType::ChannelMessageWithSource
-            } else {
-                mode.immediate
-            };
-            let response = InteractionResponse {
-                kind,
-                data: Some(reply.to_response_data()),
-            };
-            self.acknowledge(&signature.name, &response).await.is_ok()
-        } else if matches!(outcome, Outcome::UserError | Outcome::Denied)
-            && mode.immediate == InteractionResponseType::UpdateMessage
-        {
-            self.followup(&Reply {
-                ephemeral: true,
-                ..reply
-            })
-            .await
-        } else {
-            self.edit(&reply).await
+                self.followup(&Reply {
+                    ephemeral: true,
+                    ..reply
+                })
+                .await
+            }
+            Ack::Deferred => self.edit(&reply).await,
         };
         if delivered {
             outcome
@@ -723,7 +767,7 @@ impl Call<'_> {
         }
     }
 
-    async fn defer(&self, signature: &Signature, mode: AckMode) -> Result<(), ()> {
+    async fn defer(&self, signature: &Signature, mode: AckMode) -> Ack {
         let data = mode.ephemeral.then(|| InteractionResponseData {
             flags: Some(MessageFlags::EPHEMERAL),
             ..InteractionResponseData::default()
@@ -732,7 +776,10 @@ impl Call<'_> {
             kind: mode.deferred,
             data,
         };
-        self.acknowledge(&signature.name, &response).await
+        match self.acknowledge(&signature.name, &response).await {
+            Ok(()) => Ack::Deferred,
+            Err(()) => Ack::Failed,
+        }
     }
 
     async fn edit(&self, reply: &Reply) -> bool {
@@ -763,10 +810,7 @@ impl Call<'_> {
         }
     }
 
-    fn final_reply(
-        &self,
-        result: Result<Result<Reply, CommandError>, Box<dyn Any + Send>>,
-    ) -> (Reply, Outcome) {
+    fn final_reply(&self, result: CommandResult) -> (Reply, Outcome) {
         let reference = self.target.interaction_id;
         let span = Span::current();
         match result {

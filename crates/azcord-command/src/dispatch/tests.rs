@@ -18,12 +18,17 @@ enum Sent {
     Followup(Option<String>, bool),
 }
 
+/// Records what is sent; with `refuse_acknowledgements`, Discord rejects every initial
+/// response (as it does once the interaction token has expired).
 #[derive(Default)]
-struct Recorder(Mutex<Vec<Sent>>);
+struct Recorder {
+    sent: Mutex<Vec<Sent>>,
+    refuse_acknowledgements: bool,
+}
 
 impl Recorder {
     fn sent(&self) -> Vec<Sent> {
-        self.0.lock().unwrap().clone()
+        self.sent.lock().unwrap().clone()
     }
 }
 
@@ -39,12 +44,17 @@ impl Responder for Recorder {
         response: &'a InteractionResponse,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
         let data = response.data.as_ref();
-        self.0.lock().unwrap().push(Sent::Respond(
+        self.sent.lock().unwrap().push(Sent::Respond(
             response.kind,
             data.and_then(|data| data.content.clone()),
             data.is_some_and(ephemeral),
         ));
-        Box::pin(async { Ok(()) })
+        let result = if self.refuse_acknowledgements {
+            Err(RespondError::new("unknown interaction"))
+        } else {
+            Ok(())
+        };
+        Box::pin(async move { result })
     }
 
     fn edit_original<'a>(
@@ -52,7 +62,7 @@ impl Responder for Recorder {
         _: &'a InteractionTarget,
         data: &'a InteractionResponseData,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
-        self.0
+        self.sent
             .lock()
             .unwrap()
             .push(Sent::Edit(data.content.clone()));
@@ -64,7 +74,7 @@ impl Responder for Recorder {
         _: &'a InteractionTarget,
         data: &'a InteractionResponseData,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
-        self.0
+        self.sent
             .lock()
             .unwrap()
             .push(Sent::Followup(data.content.clone(), ephemeral(data)));
@@ -257,6 +267,31 @@ async fn commands_are_acknowledged_as_the_protocol_requires() {
     ];
     for (name, expected, outcome) in table {
         assert_eq!(run(command(name)).await, (expected, outcome), "/{name}");
+    }
+}
+
+/// Once Discord has rejected the deferral, every edit of the message is bound to fail:
+/// none is sent, neither for progress nor for the result.
+#[tokio::test(start_paused = true)]
+async fn nothing_follows_a_failed_acknowledgement() {
+    let table = [
+        ("slow", Kind::DeferredChannelMessageWithSource),
+        ("deferred", Kind::DeferredChannelMessageWithSource),
+    ];
+    for (name, deferral) in table {
+        let recorder = Recorder {
+            refuse_acknowledgements: true,
+            ..Recorder::default()
+        };
+        let finished = dispatcher(None).handle(command(name), &recorder, 0).await;
+        assert_eq!(
+            (recorder.sent(), finished.outcome),
+            (
+                vec![Sent::Respond(deferral, None, false)],
+                Outcome::ResponseFailed
+            ),
+            "/{name}"
+        );
     }
 }
 
