@@ -205,12 +205,56 @@ struct Inner {
     finished: broadcast::Sender<Finished>,
 }
 
-/// How to acknowledge: a new message for commands, an update for button clicks.
-#[derive(Clone, Copy)]
-struct AckMode {
-    immediate: InteractionResponseType,
-    deferred: InteractionResponseType,
-    ephemeral: bool,
+/// Where an interaction came from. How it is acknowledged and how a refusal is
+/// answered follow from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A slash command: answered with a new message.
+    SlashCommand,
+    /// A click on one of the bot's buttons: answered by updating the message that
+    /// holds the button.
+    ComponentClick,
+    /// A user typing an option that suggests values: answered with choices.
+    Autocomplete,
+}
+
+impl Origin {
+    /// The origin of interactions of `kind`, if azcord handles them.
+    fn of(kind: InteractionType) -> Option<Self> {
+        match kind {
+            InteractionType::ApplicationCommand => Some(Self::SlashCommand),
+            InteractionType::MessageComponent => Some(Self::ComponentClick),
+            InteractionType::ApplicationCommandAutocomplete => Some(Self::Autocomplete),
+            _ => None,
+        }
+    }
+
+    /// The response that acknowledges with the reply itself.
+    fn immediate_response(self) -> InteractionResponseType {
+        match self {
+            Self::SlashCommand => InteractionResponseType::ChannelMessageWithSource,
+            Self::ComponentClick => InteractionResponseType::UpdateMessage,
+            Self::Autocomplete => InteractionResponseType::ApplicationCommandAutocompleteResult,
+        }
+    }
+
+    /// The response that acknowledges now and leaves the reply for later. Discord
+    /// cannot defer autocomplete, which is never run past its own budget.
+    fn deferred_response(self) -> InteractionResponseType {
+        match self {
+            Self::SlashCommand | Self::Autocomplete => {
+                InteractionResponseType::DeferredChannelMessageWithSource
+            }
+            Self::ComponentClick => InteractionResponseType::DeferredUpdateMessage,
+        }
+    }
+
+    /// Whether a refusal (a user error or a denial) answers the caller alone instead of
+    /// taking the reply's place: a refused click must leave the message as it is for
+    /// everyone else.
+    fn refuses_privately(self) -> bool {
+        self == Self::ComponentClick
+    }
 }
 
 impl Dispatcher {
@@ -385,19 +429,20 @@ impl Dispatcher {
             interaction_id: interaction.id,
             token: Secret::new(interaction.token),
         };
+        let Some(origin) = Origin::of(interaction.kind) else {
+            return skip(interaction.kind);
+        };
         let call = Call {
             dispatcher: self,
             responder,
             target: &target,
+            origin,
             caller,
             started,
             refuse,
         };
-        match (interaction.kind, interaction.data) {
-            (
-                InteractionType::ApplicationCommand,
-                Some(InteractionData::ApplicationCommand(data)),
-            ) => {
+        match (origin, interaction.data) {
+            (Origin::SlashCommand, Some(InteractionData::ApplicationCommand(data))) => {
                 let Some(resolved) = self.inner.catalog.registry().resolve(&data) else {
                     span.record("command.name", data.name.as_str());
                     let reply = Reply::text(format!(
@@ -417,10 +462,7 @@ impl Dispatcher {
                     .await;
                 (signature.name.clone(), outcome)
             }
-            (
-                InteractionType::ApplicationCommandAutocomplete,
-                Some(InteractionData::ApplicationCommand(data)),
-            ) => {
+            (Origin::Autocomplete, Some(InteractionData::ApplicationCommand(data))) => {
                 let Some(resolved) = self.inner.catalog.registry().resolve(&data) else {
                     let outcome = call
                         .autocomplete_answer(Vec::new(), Outcome::UnknownCommand)
@@ -434,7 +476,7 @@ impl Dispatcher {
                     .await;
                 (signature.name.clone(), outcome)
             }
-            (InteractionType::MessageComponent, Some(InteractionData::MessageComponent(data))) => {
+            (Origin::ComponentClick, Some(InteractionData::MessageComponent(data))) => {
                 let message_id = interaction.message_id;
                 let found = Button::parse_custom_id(&data.custom_id).and_then(|(name, payload)| {
                     Some((self.inner.catalog.registry().get(name)?, payload))
@@ -456,15 +498,17 @@ impl Dispatcher {
                     .await;
                 (signature.name.clone(), outcome)
             }
-            (kind, _) => {
-                tracing::debug!(
-                    kind = interaction_kind(kind),
-                    "skipping an interaction azcord does not handle"
-                );
-                ("unknown".to_owned(), Outcome::Skipped)
-            }
+            _ => skip(interaction.kind),
         }
     }
+}
+
+fn skip(kind: InteractionType) -> (String, Outcome) {
+    tracing::debug!(
+        kind = interaction_kind(kind),
+        "skipping an interaction azcord does not handle"
+    );
+    ("unknown".to_owned(), Outcome::Skipped)
 }
 
 /// How far the acknowledgement of an interaction has got.
@@ -486,6 +530,7 @@ struct Call<'a> {
     dispatcher: &'a Dispatcher,
     responder: &'a dyn Responder,
     target: &'a InteractionTarget,
+    origin: Origin,
     caller: Caller,
     started: Instant,
     refuse: bool,
@@ -534,15 +579,8 @@ impl Call<'_> {
             catalog: self.inner().catalog.clone(),
             signature: Arc::clone(signature),
         };
-        let mode = AckMode {
-            immediate: InteractionResponseType::ChannelMessageWithSource,
-            deferred: InteractionResponseType::DeferredChannelMessageWithSource,
-            ephemeral: signature.ephemeral,
-        };
         let run = async move { command.run(ctx).await };
-        let outcome = self
-            .run_with_ack(signature, mode, Box::pin(run), updates)
-            .await;
+        let outcome = self.run_with_ack(signature, Box::pin(run), updates).await;
         self.audit(signature, options, outcome, rule, progress.operation_id());
         outcome
     }
@@ -575,15 +613,8 @@ impl Call<'_> {
             catalog: self.inner().catalog.clone(),
             signature: Arc::clone(signature),
         };
-        let mode = AckMode {
-            immediate: InteractionResponseType::UpdateMessage,
-            deferred: InteractionResponseType::DeferredUpdateMessage,
-            ephemeral: false,
-        };
         let run = async move { command.component(ctx).await };
-        let outcome = self
-            .run_with_ack(signature, mode, Box::pin(run), updates)
-            .await;
+        let outcome = self.run_with_ack(signature, Box::pin(run), updates).await;
         self.audit(signature, &[], outcome, rule, progress.operation_id());
         outcome
     }
@@ -650,17 +681,16 @@ impl Call<'_> {
     async fn run_with_ack(
         &self,
         signature: &Signature,
-        mode: AckMode,
         run: BoxFuture<'_, Result<Reply, CommandError>>,
         updates: watch::Receiver<Option<Reply>>,
     ) -> Outcome {
-        let (result, ack) = self.drive(signature, mode, run, updates).await;
+        let (result, ack) = self.drive(signature, run, updates).await;
         let (reply, outcome) = self.final_reply(result);
         let reply = Reply {
-            ephemeral: reply.ephemeral || mode.ephemeral,
+            ephemeral: reply.ephemeral || self.ephemeral(signature),
             ..reply
         };
-        self.deliver(signature, mode, ack, reply, outcome).await
+        self.deliver(signature, ack, reply, outcome).await
     }
 
     /// Runs the command to its end. Defers once it outlasts the acknowledgement budget
@@ -669,7 +699,6 @@ impl Call<'_> {
     async fn drive(
         &self,
         signature: &Signature,
-        mode: AckMode,
         run: BoxFuture<'_, Result<Reply, CommandError>>,
         mut updates: watch::Receiver<Option<Reply>>,
     ) -> (CommandResult, Ack) {
@@ -680,7 +709,7 @@ impl Call<'_> {
         .catch_unwind();
         tokio::pin!(run);
         let mut ack = if signature.long_running {
-            self.defer(signature, mode).await
+            self.defer(signature).await
         } else {
             Ack::Pending
         };
@@ -696,7 +725,7 @@ impl Call<'_> {
                         () = &mut ack_deadline => false,
                         () = next_update(&mut updates, next_edit) => true,
                     };
-                    ack = self.defer(signature, mode).await;
+                    ack = self.defer(signature).await;
                     let latest = updates.borrow_and_update().clone();
                     if let (true, Ack::Deferred, Some(reply)) = (progressed, ack, latest) {
                         self.edit(&reply).await;
@@ -728,20 +757,21 @@ impl Call<'_> {
     async fn deliver(
         &self,
         signature: &Signature,
-        mode: AckMode,
         ack: Ack,
         reply: Reply,
         outcome: Outcome,
     ) -> Outcome {
-        let refused = matches!(outcome, Outcome::UserError | Outcome::Denied);
-        let delivered = match ack {
-            Ack::Failed => false,
-            Ack::Pending => {
-                let kind = if refused && mode.immediate == InteractionResponseType::UpdateMessage {
-                    // A refused click answers the clicker alone and leaves the message as it is.
+        let private = matches!(outcome, Outcome::UserError | Outcome::Denied)
+            && self.origin.refuses_privately();
+        let delivered = match (ack, private) {
+            (Ack::Failed, _) => false,
+            (Ack::Pending, _) => {
+                // A refusal is ephemeral: as a new message only the caller sees it, and
+                // the message that was acted on stays as it is.
+                let kind = if private {
                     InteractionResponseType::ChannelMessageWithSource
                 } else {
-                    mode.immediate
+                    self.origin.immediate_response()
                 };
                 let response = InteractionResponse {
                     kind,
@@ -749,16 +779,14 @@ impl Call<'_> {
                 };
                 self.acknowledge(&signature.name, &response).await.is_ok()
             }
-            Ack::Deferred
-                if refused && mode.immediate == InteractionResponseType::UpdateMessage =>
-            {
+            (Ack::Deferred, true) => {
                 self.followup(&Reply {
                     ephemeral: true,
                     ..reply
                 })
                 .await
             }
-            Ack::Deferred => self.edit(&reply).await,
+            (Ack::Deferred, false) => self.edit(&reply).await,
         };
         if delivered {
             outcome
@@ -767,13 +795,19 @@ impl Call<'_> {
         }
     }
 
-    async fn defer(&self, signature: &Signature, mode: AckMode) -> Ack {
-        let data = mode.ephemeral.then(|| InteractionResponseData {
+    /// Whether every answer is for the caller alone: a slash command may ask for that;
+    /// a click answers where its button is.
+    fn ephemeral(&self, signature: &Signature) -> bool {
+        self.origin == Origin::SlashCommand && signature.ephemeral
+    }
+
+    async fn defer(&self, signature: &Signature) -> Ack {
+        let data = self.ephemeral(signature).then(|| InteractionResponseData {
             flags: Some(MessageFlags::EPHEMERAL),
             ..InteractionResponseData::default()
         });
         let response = InteractionResponse {
-            kind: mode.deferred,
+            kind: self.origin.deferred_response(),
             data,
         };
         match self.acknowledge(&signature.name, &response).await {

@@ -123,7 +123,11 @@ impl Command for Scripted {
 
     fn component(&self, ctx: ComponentContext) -> BoxFuture<'_, Result<Reply, CommandError>> {
         Box::pin(async move {
-            if ctx.caller.user_id.get() == 2 {
+            if ctx.caller.user_id.get() == 4 {
+                // Outlasts the acknowledgement budget before it refuses.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            if ctx.caller.user_id.get() != 1 {
                 return Err(CommandError::user(
                     "only the user who ran the command can confirm it",
                 ));
@@ -347,7 +351,7 @@ async fn the_policy_decides_and_every_run_is_audited() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn buttons_reach_their_command_and_refusals_go_to_the_clicker_alone() {
     let click = |user| {
         interaction(
@@ -371,6 +375,20 @@ async fn buttons_reach_their_command_and_refusals_go_to_the_clicker_alone() {
                 "⚠️ only the user who ran the command can confirm it",
                 true
             )],
+            Outcome::UserError
+        )
+    );
+    // Once the click is deferred, the refusal is a private followup: the message stays.
+    assert_eq!(
+        run(click(4)).await,
+        (
+            vec![
+                Sent::Respond(Kind::DeferredUpdateMessage, None, false),
+                Sent::Followup(
+                    Some("⚠️ only the user who ran the command can confirm it".into()),
+                    true
+                ),
+            ],
             Outcome::UserError
         )
     );
