@@ -21,7 +21,7 @@ use twilight_model::{
     application::{
         command::CommandOptionChoice,
         interaction::{
-            Interaction, InteractionData, InteractionType,
+            Interaction, InteractionData, InteractionDataResolved, InteractionType,
             application_command::{CommandDataOption, CommandOptionValue},
         },
     },
@@ -29,7 +29,7 @@ use twilight_model::{
     http::interaction::{InteractionResponse, InteractionResponseData, InteractionResponseType},
     id::{
         Id,
-        marker::{ApplicationMarker, InteractionMarker},
+        marker::{ApplicationMarker, InteractionMarker, MessageMarker},
     },
 };
 
@@ -456,10 +456,11 @@ impl Dispatcher {
                 };
                 let signature = resolved.signature;
                 call.record_command(signature, &resolved.options);
-                let command = Arc::clone(resolved.command);
-                let outcome = call
-                    .run_command(signature, &resolved.options, data.resolved.clone(), command)
-                    .await;
+                let input = Input::Options {
+                    options: &resolved.options,
+                    resolved: data.resolved.as_ref(),
+                };
+                let outcome = call.run(signature, resolved.command.as_ref(), input).await;
                 (signature.name.clone(), outcome)
             }
             (Origin::Autocomplete, Some(InteractionData::ApplicationCommand(data))) => {
@@ -488,14 +489,11 @@ impl Dispatcher {
                 };
                 span.record("command.name", signature.name.as_str());
                 span.record("command.kind", signature.kind.as_str());
-                let outcome = call
-                    .run_component(
-                        signature,
-                        payload.to_owned(),
-                        message_id,
-                        Arc::clone(command),
-                    )
-                    .await;
+                let input = Input::Click {
+                    payload,
+                    message_id,
+                };
+                let outcome = call.run(signature, command.as_ref(), input).await;
                 (signature.name.clone(), outcome)
             }
             _ => skip(interaction.kind),
@@ -509,6 +507,30 @@ fn skip(kind: InteractionType) -> (String, Outcome) {
         "skipping an interaction azcord does not handle"
     );
     ("unknown".to_owned(), Outcome::Skipped)
+}
+
+/// What the caller gave a command to run on.
+enum Input<'a> {
+    /// A slash command's options.
+    Options {
+        options: &'a [CommandDataOption],
+        resolved: Option<&'a InteractionDataResolved>,
+    },
+    /// The payload of a clicked button, and the message that holds it.
+    Click {
+        payload: &'a str,
+        message_id: Option<Id<MessageMarker>>,
+    },
+}
+
+impl<'a> Input<'a> {
+    /// The options, as the audit and the trace describe them; a click has none.
+    fn options(&self) -> &'a [CommandDataOption] {
+        match self {
+            Self::Options { options, .. } => options,
+            Self::Click { .. } => &[],
+        }
+    }
 }
 
 /// How far the acknowledgement of an interaction has got.
@@ -551,16 +573,17 @@ impl Call<'_> {
         );
     }
 
-    async fn run_command(
+    /// Runs `command` on the caller's input, if the policy allows, and audits the run.
+    async fn run(
         &self,
         signature: &Arc<Signature>,
-        options: &[CommandDataOption],
-        resolved: Option<twilight_model::application::interaction::InteractionDataResolved>,
-        command: Arc<dyn crate::Command>,
+        command: &dyn crate::Command,
+        input: Input<'_>,
     ) -> Outcome {
         if self.refuse {
             return self.restarting().await;
         }
+        let options = input.options();
         let decision = self
             .inner()
             .catalog
@@ -570,52 +593,31 @@ impl Call<'_> {
             return Outcome::Denied;
         };
         let (progress, updates) = Progress::channel();
-        let ctx = Context {
-            interaction_id: self.target.interaction_id,
-            caller: self.caller.clone(),
-            options: options.to_vec(),
-            resolved,
-            progress: progress.clone(),
-            catalog: self.inner().catalog.clone(),
-            signature: Arc::clone(signature),
+        let run = match input {
+            Input::Options { options, resolved } => command.run(Context {
+                interaction_id: self.target.interaction_id,
+                caller: self.caller.clone(),
+                options: options.to_vec(),
+                resolved: resolved.cloned(),
+                progress: progress.clone(),
+                catalog: self.inner().catalog.clone(),
+                signature: Arc::clone(signature),
+            }),
+            Input::Click {
+                payload,
+                message_id,
+            } => command.component(ComponentContext {
+                interaction_id: self.target.interaction_id,
+                caller: self.caller.clone(),
+                message_id,
+                payload: payload.to_owned(),
+                progress: progress.clone(),
+                catalog: self.inner().catalog.clone(),
+                signature: Arc::clone(signature),
+            }),
         };
-        let run = async move { command.run(ctx).await };
-        let outcome = self.run_with_ack(signature, Box::pin(run), updates).await;
+        let outcome = self.run_with_ack(signature, run, updates).await;
         self.audit(signature, options, outcome, rule, progress.operation_id());
-        outcome
-    }
-
-    async fn run_component(
-        &self,
-        signature: &Arc<Signature>,
-        payload: String,
-        message_id: Option<Id<twilight_model::id::marker::MessageMarker>>,
-        command: Arc<dyn crate::Command>,
-    ) -> Outcome {
-        if self.refuse {
-            return self.restarting().await;
-        }
-        let decision = self
-            .inner()
-            .catalog
-            .policy()
-            .decide(signature, &self.caller);
-        let Some(rule) = self.allowed(signature, &[], decision).await else {
-            return Outcome::Denied;
-        };
-        let (progress, updates) = Progress::channel();
-        let ctx = ComponentContext {
-            interaction_id: self.target.interaction_id,
-            caller: self.caller.clone(),
-            message_id,
-            payload,
-            progress: progress.clone(),
-            catalog: self.inner().catalog.clone(),
-            signature: Arc::clone(signature),
-        };
-        let run = async move { command.component(ctx).await };
-        let outcome = self.run_with_ack(signature, Box::pin(run), updates).await;
-        self.audit(signature, &[], outcome, rule, progress.operation_id());
         outcome
     }
 
@@ -1013,7 +1015,7 @@ struct Incoming {
     token: String,
     data: Option<InteractionData>,
     caller: Option<Caller>,
-    message_id: Option<Id<twilight_model::id::marker::MessageMarker>>,
+    message_id: Option<Id<MessageMarker>>,
     span_name: String,
 }
 
