@@ -139,8 +139,9 @@ pub trait DispatchObserver: Send + Sync {
 pub struct Finished {
     /// The interaction.
     pub interaction_id: Id<InteractionMarker>,
-    /// The full command name, or `unknown`.
-    pub command: String,
+    /// The full name of the command the interaction named; `None` when it named none
+    /// (a skipped interaction, a button whose command is gone).
+    pub command: Option<String>,
     /// How it ended.
     pub outcome: Outcome,
     /// From receipt to the last response.
@@ -411,11 +412,11 @@ impl Dispatcher {
         responder: &dyn Responder,
         started: Instant,
         refuse: bool,
-    ) -> (String, Outcome) {
+    ) -> (Option<String>, Outcome) {
         let span = Span::current();
         let Some(caller) = interaction.caller else {
             tracing::warn!("skipping an interaction without a user");
-            return ("unknown".to_owned(), Outcome::Skipped);
+            return (None, Outcome::Skipped);
         };
         span.record("user.id", caller.user_id.get());
         if let Some(guild) = caller.guild_id {
@@ -452,7 +453,7 @@ impl Dispatcher {
                     let outcome = call
                         .answer_now(reply.ephemeral(), Outcome::UnknownCommand)
                         .await;
-                    return (data.name.clone(), outcome);
+                    return (Some(data.name), outcome);
                 };
                 let signature = resolved.signature;
                 call.record_command(signature, &resolved.options);
@@ -461,21 +462,21 @@ impl Dispatcher {
                     resolved: data.resolved.as_ref(),
                 };
                 let outcome = call.run(signature, resolved.command.as_ref(), input).await;
-                (signature.name.clone(), outcome)
+                (Some(signature.name.clone()), outcome)
             }
             (Origin::Autocomplete, Some(InteractionData::ApplicationCommand(data))) => {
                 let Some(resolved) = self.inner.catalog.registry().resolve(&data) else {
                     let outcome = call
                         .autocomplete_answer(Vec::new(), Outcome::UnknownCommand)
                         .await;
-                    return (data.name.clone(), outcome);
+                    return (Some(data.name), outcome);
                 };
                 let signature = resolved.signature;
                 span.record("command.name", signature.name.as_str());
                 let outcome = call
                     .autocomplete(signature, resolved.options, Arc::clone(resolved.command))
                     .await;
-                (signature.name.clone(), outcome)
+                (Some(signature.name.clone()), outcome)
             }
             (Origin::ComponentClick, Some(InteractionData::MessageComponent(data))) => {
                 let message_id = interaction.message_id;
@@ -485,7 +486,7 @@ impl Dispatcher {
                 let Some(((signature, command), payload)) = found else {
                     let reply = Reply::text("this button is no longer active").ephemeral();
                     let outcome = call.answer_now(reply, Outcome::UnknownCommand).await;
-                    return ("unknown".to_owned(), outcome);
+                    return (None, outcome);
                 };
                 span.record("command.name", signature.name.as_str());
                 span.record("command.kind", signature.kind.as_str());
@@ -494,19 +495,27 @@ impl Dispatcher {
                     message_id,
                 };
                 let outcome = call.run(signature, command.as_ref(), input).await;
-                (signature.name.clone(), outcome)
+                (Some(signature.name.clone()), outcome)
             }
             _ => skip(interaction.kind),
         }
     }
 }
 
-fn skip(kind: InteractionType) -> (String, Outcome) {
+fn skip(kind: InteractionType) -> (Option<String>, Outcome) {
     tracing::debug!(
         kind = interaction_kind(kind),
         "skipping an interaction azcord does not handle"
     );
-    ("unknown".to_owned(), Outcome::Skipped)
+    (None, Outcome::Skipped)
+}
+
+/// The outcome of an interaction whose last response was `delivery`.
+fn delivered(delivery: Result<(), RespondError>, outcome: Outcome) -> Outcome {
+    match delivery {
+        Ok(()) => outcome,
+        Err(_) => Outcome::ResponseFailed,
+    }
 }
 
 /// What the caller gave a command to run on.
@@ -584,14 +593,28 @@ impl Call<'_> {
             return self.restarting().await;
         }
         let options = input.options();
-        let decision = self
-            .inner()
-            .catalog
-            .policy()
-            .decide(signature, &self.caller);
-        let Some(rule) = self.allowed(signature, options, decision).await else {
-            return Outcome::Denied;
+        let (outcome, rule, operation_id) = match self.allowed(signature) {
+            Ok(rule) => {
+                let (outcome, operation_id) = self.execute(signature, command, input).await;
+                (outcome, rule, operation_id)
+            }
+            Err(denial) => {
+                let outcome = self.answer_now(denial, Outcome::Denied).await;
+                (outcome, None, None)
+            }
         };
+        self.audit(signature, options, outcome, rule, operation_id);
+        outcome
+    }
+
+    /// Runs an allowed command to its end and delivers its reply; returns how it ended
+    /// and the Azure operation it started, if any.
+    async fn execute(
+        &self,
+        signature: &Arc<Signature>,
+        command: &dyn crate::Command,
+        input: Input<'_>,
+    ) -> (Outcome, Option<String>) {
         let (progress, updates) = Progress::channel();
         let run = match input {
             Input::Options { options, resolved } => command.run(Context {
@@ -617,31 +640,25 @@ impl Call<'_> {
             }),
         };
         let outcome = self.run_with_ack(signature, run, updates).await;
-        self.audit(signature, options, outcome, rule, progress.operation_id());
-        outcome
+        (outcome, progress.operation_id())
     }
 
-    /// Returns the granting rule if allowed; otherwise answers with the denial.
-    async fn allowed(
-        &self,
-        signature: &Signature,
-        options: &[CommandDataOption],
-        decision: Decision,
-    ) -> Option<Option<String>> {
-        match decision {
+    /// The policy's decision for the caller: the rule that grants the command, if
+    /// one is needed, or the denial to answer with.
+    fn allowed(&self, signature: &Signature) -> Result<Option<String>, Reply> {
+        match self
+            .inner()
+            .catalog
+            .policy()
+            .decide(signature, &self.caller)
+        {
             Decision::Allow { rule } => {
                 if let Some(rule) = &rule {
                     Span::current().record("policy.rule", rule.as_str());
                 }
-                Some(rule)
+                Ok(rule)
             }
-            Decision::Deny { message } => {
-                let outcome = self
-                    .answer_now(Reply::text(message).ephemeral(), Outcome::Denied)
-                    .await;
-                self.audit(signature, options, outcome, None, None);
-                None
-            }
+            Decision::Deny { message } => Err(Reply::text(message).ephemeral()),
         }
     }
 
@@ -656,27 +673,27 @@ impl Call<'_> {
             kind: InteractionResponseType::ChannelMessageWithSource,
             data: Some(reply.to_response_data()),
         };
-        match self.acknowledge("unknown", &response).await {
-            Ok(()) => outcome,
-            Err(()) => Outcome::ResponseFailed,
-        }
+        delivered(self.acknowledge("unknown", &response).await, outcome)
     }
 
-    async fn acknowledge(&self, command: &str, response: &InteractionResponse) -> Result<(), ()> {
-        match self.responder.respond(self.target, response).await {
-            Ok(()) => {
-                let latency = self.started.elapsed();
-                Span::current().record("ack_latency_ms", millis(latency));
-                for observer in &self.inner().observers {
-                    observer.acknowledged(command, latency);
-                }
-                Ok(())
-            }
-            Err(error) => {
-                tracing::error!(%error, "could not acknowledge the interaction");
-                Err(())
-            }
+    /// Sends the interaction's one initial response.
+    async fn acknowledge(
+        &self,
+        command: &str,
+        response: &InteractionResponse,
+    ) -> Result<(), RespondError> {
+        self.responder
+            .respond(self.target, response)
+            .await
+            .inspect_err(
+                |error| tracing::error!(%error, "could not acknowledge the interaction"),
+            )?;
+        let latency = self.started.elapsed();
+        Span::current().record("ack_latency_ms", millis(latency));
+        for observer in &self.inner().observers {
+            observer.acknowledged(command, latency);
         }
+        Ok(())
     }
 
     /// Runs the command, then delivers its result in the way its acknowledgement allows.
@@ -730,7 +747,8 @@ impl Call<'_> {
                     ack = self.defer(signature).await;
                     let latest = updates.borrow_and_update().clone();
                     if let (true, Ack::Deferred, Some(reply)) = (progressed, ack, latest) {
-                        self.edit(&reply).await;
+                        // A lost progress edit is logged; the next one may land.
+                        let _ = self.edit(&reply).await;
                         next_edit = tokio::time::Instant::now() + config.min_edit_interval;
                     }
                 }
@@ -741,7 +759,7 @@ impl Call<'_> {
                         () = next_update(&mut updates, next_edit) => {
                             let latest = updates.borrow_and_update().clone();
                             if let Some(reply) = latest {
-                                self.edit(&reply).await;
+                                let _ = self.edit(&reply).await;
                             }
                             next_edit = tokio::time::Instant::now() + config.min_edit_interval;
                         }
@@ -765,8 +783,8 @@ impl Call<'_> {
     ) -> Outcome {
         let private = matches!(outcome, Outcome::UserError | Outcome::Denied)
             && self.origin.refuses_privately();
-        let delivered = match (ack, private) {
-            (Ack::Failed, _) => false,
+        let delivery = match (ack, private) {
+            (Ack::Failed, _) => return Outcome::ResponseFailed,
             (Ack::Pending, _) => {
                 // A refusal is ephemeral: as a new message only the caller sees it, and
                 // the message that was acted on stays as it is.
@@ -779,7 +797,7 @@ impl Call<'_> {
                     kind,
                     data: Some(reply.to_response_data()),
                 };
-                self.acknowledge(&signature.name, &response).await.is_ok()
+                self.acknowledge(&signature.name, &response).await
             }
             (Ack::Deferred, true) => {
                 self.followup(&Reply {
@@ -790,11 +808,7 @@ impl Call<'_> {
             }
             (Ack::Deferred, false) => self.edit(&reply).await,
         };
-        if delivered {
-            outcome
-        } else {
-            Outcome::ResponseFailed
-        }
+        delivered(delivery, outcome)
     }
 
     /// Whether every answer is for the caller alone: a slash command may ask for that;
@@ -814,36 +828,24 @@ impl Call<'_> {
         };
         match self.acknowledge(&signature.name, &response).await {
             Ok(()) => Ack::Deferred,
-            Err(()) => Ack::Failed,
+            Err(_) => Ack::Failed,
         }
     }
 
-    async fn edit(&self, reply: &Reply) -> bool {
-        match self
-            .responder
+    /// Replaces the deferred or original message with `reply`.
+    async fn edit(&self, reply: &Reply) -> Result<(), RespondError> {
+        self.responder
             .edit_original(self.target, &reply.to_response_data())
             .await
-        {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::error!(%error, "could not edit the reply");
-                false
-            }
-        }
+            .inspect_err(|error| tracing::error!(%error, "could not edit the reply"))
     }
 
-    async fn followup(&self, reply: &Reply) -> bool {
-        match self
-            .responder
+    /// Sends `reply` as a message of its own after the acknowledgement.
+    async fn followup(&self, reply: &Reply) -> Result<(), RespondError> {
+        self.responder
             .followup(self.target, &reply.to_response_data())
             .await
-        {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::error!(%error, "could not send a followup");
-                false
-            }
-        }
+            .inspect_err(|error| tracing::error!(%error, "could not send a followup"))
     }
 
     fn final_reply(&self, result: CommandResult) -> (Reply, Outcome) {
@@ -935,10 +937,7 @@ impl Call<'_> {
                 ..InteractionResponseData::default()
             }),
         };
-        match self.acknowledge("autocomplete", &response).await {
-            Ok(()) => outcome,
-            Err(()) => Outcome::ResponseFailed,
-        }
+        delivered(self.acknowledge("autocomplete", &response).await, outcome)
     }
 
     fn audit(

@@ -175,8 +175,9 @@ impl DispatchObserver for MetricsObserver {
     }
 
     fn finished(&self, finished: &Finished) {
+        let command = finished.command.as_deref().unwrap_or("unknown");
         self.0
-            .record_interaction(&finished.command, finished.outcome.as_str());
+            .record_interaction(command, finished.outcome.as_str());
     }
 }
 
