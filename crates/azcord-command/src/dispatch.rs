@@ -123,8 +123,9 @@ impl Default for DispatchConfig {
 
 /// Is told about acknowledgements and outcomes, for metrics.
 pub trait DispatchObserver: Send + Sync {
-    /// The interaction was acknowledged `latency` after it arrived.
-    fn acknowledged(&self, command: &str, latency: Duration) {
+    /// The interaction that asked for `command` (as [`Finished::command`] reports it)
+    /// was acknowledged `latency` after it arrived.
+    fn acknowledged(&self, command: Option<&str>, latency: Duration) {
         let _ = (command, latency);
     }
 
@@ -425,89 +426,190 @@ impl Dispatcher {
         if let Some(channel) = caller.channel_id {
             span.record("channel.id", channel.get());
         }
+        let route = Origin::of(interaction.kind).and_then(|origin| {
+            self.route(origin, interaction.data, interaction.message_id)
+                .map(|route| (origin, route))
+        });
+        let Some((origin, route)) = route else {
+            tracing::debug!(
+                kind = interaction_kind(interaction.kind),
+                "skipping an interaction azcord does not handle"
+            );
+            return (None, Outcome::Skipped);
+        };
+        route.record(&span);
+        let command = route.command_name().map(str::to_owned);
         let target = InteractionTarget {
             application_id: interaction.application_id,
             interaction_id: interaction.id,
             token: Secret::new(interaction.token),
-        };
-        let Some(origin) = Origin::of(interaction.kind) else {
-            return skip(interaction.kind);
         };
         let call = Call {
             dispatcher: self,
             responder,
             target: &target,
             origin,
+            command: command.as_deref(),
             caller,
             started,
             refuse,
         };
-        match (origin, interaction.data) {
-            (Origin::SlashCommand, Some(InteractionData::ApplicationCommand(data))) => {
-                let Some(resolved) = self.inner.catalog.registry().resolve(&data) else {
-                    span.record("command.name", data.name.as_str());
-                    let reply = Reply::text(format!(
-                        "azcord does not know `/{}`: it may have been removed or renamed. `/help` lists the commands you can run",
-                        data.name
-                    ));
-                    let outcome = call
-                        .answer_now(reply.ephemeral(), Outcome::UnknownCommand)
-                        .await;
-                    return (Some(data.name), outcome);
-                };
-                let signature = resolved.signature;
-                call.record_command(signature, &resolved.options);
-                let input = Input::Options {
-                    options: &resolved.options,
-                    resolved: data.resolved.as_ref(),
-                };
-                let outcome = call.run(signature, resolved.command.as_ref(), input).await;
-                (Some(signature.name.clone()), outcome)
+        let outcome = match route {
+            Route::Run {
+                signature,
+                command,
+                input,
+            } => call.run(signature, command.as_ref(), &input).await,
+            Route::Suggest {
+                signature,
+                command,
+                options,
+            } => {
+                call.autocomplete(signature, command.as_ref(), options)
+                    .await
             }
-            (Origin::Autocomplete, Some(InteractionData::ApplicationCommand(data))) => {
-                let Some(resolved) = self.inner.catalog.registry().resolve(&data) else {
-                    let outcome = call
-                        .autocomplete_answer(Vec::new(), Outcome::UnknownCommand)
-                        .await;
-                    return (Some(data.name), outcome);
-                };
-                let signature = resolved.signature;
-                span.record("command.name", signature.name.as_str());
-                let outcome = call
-                    .autocomplete(signature, resolved.options, Arc::clone(resolved.command))
-                    .await;
-                (Some(signature.name.clone()), outcome)
+            Route::UnknownCommand { name } => call.unknown_command(&name).await,
+            Route::StaleButton => {
+                let reply = Reply::text("this button is no longer active").ephemeral();
+                call.answer_now(reply, Outcome::UnknownCommand).await
             }
-            (Origin::ComponentClick, Some(InteractionData::MessageComponent(data))) => {
-                let message_id = interaction.message_id;
-                let found = Button::parse_custom_id(&data.custom_id).and_then(|(name, payload)| {
-                    Some((self.inner.catalog.registry().get(name)?, payload))
-                });
-                let Some(((signature, command), payload)) = found else {
-                    let reply = Reply::text("this button is no longer active").ephemeral();
-                    let outcome = call.answer_now(reply, Outcome::UnknownCommand).await;
-                    return (None, outcome);
-                };
-                span.record("command.name", signature.name.as_str());
-                span.record("command.kind", signature.kind.as_str());
-                let input = Input::Click {
-                    payload,
-                    message_id,
-                };
-                let outcome = call.run(signature, command.as_ref(), input).await;
-                (Some(signature.name.clone()), outcome)
+        };
+        (command, outcome)
+    }
+
+    /// Looks up what an interaction from `origin` asks for; `None` if its data does not
+    /// fit its kind.
+    fn route(
+        &self,
+        origin: Origin,
+        data: Option<InteractionData>,
+        message_id: Option<Id<MessageMarker>>,
+    ) -> Option<Route<'_>> {
+        let registry = self.inner.catalog.registry();
+        let route = match (origin, data?) {
+            (Origin::SlashCommand, InteractionData::ApplicationCommand(data)) => {
+                match registry.resolve(&data) {
+                    Some(resolved) => Route::Run {
+                        signature: resolved.signature,
+                        command: resolved.command,
+                        input: Input::Options {
+                            options: resolved.options,
+                            resolved: data.resolved.map(Box::new),
+                        },
+                    },
+                    None => Route::UnknownCommand { name: data.name },
+                }
             }
-            _ => skip(interaction.kind),
+            (Origin::Autocomplete, InteractionData::ApplicationCommand(data)) => {
+                match registry.resolve(&data) {
+                    Some(resolved) => Route::Suggest {
+                        signature: resolved.signature,
+                        command: resolved.command,
+                        options: resolved.options,
+                    },
+                    None => Route::UnknownCommand { name: data.name },
+                }
+            }
+            (Origin::ComponentClick, InteractionData::MessageComponent(data)) => {
+                let found = Button::parse_custom_id(&data.custom_id)
+                    .and_then(|(name, payload)| Some((registry.get(name)?, payload)));
+                match found {
+                    Some(((signature, command), payload)) => Route::Run {
+                        signature,
+                        command,
+                        input: Input::Click {
+                            payload: payload.to_owned(),
+                            message_id,
+                        },
+                    },
+                    None => Route::StaleButton,
+                }
+            }
+            _ => return None,
+        };
+        Some(route)
+    }
+}
+
+/// What an interaction asks for, looked up in the registry.
+enum Route<'r> {
+    /// Run a command on the caller's input.
+    Run {
+        signature: &'r Arc<Signature>,
+        command: &'r Arc<dyn crate::Command>,
+        input: Input,
+    },
+    /// Suggest values for the option the caller is typing.
+    Suggest {
+        signature: &'r Arc<Signature>,
+        command: &'r Arc<dyn crate::Command>,
+        options: Vec<CommandDataOption>,
+    },
+    /// A command the bot does not have (any more).
+    UnknownCommand { name: String },
+    /// A click on a button whose command the bot does not have (any more).
+    StaleButton,
+}
+
+impl Route<'_> {
+    /// The full name of the command asked for, as [`Finished::command`] reports it.
+    fn command_name(&self) -> Option<&str> {
+        match self {
+            Self::Run { signature, .. } | Self::Suggest { signature, .. } => Some(&signature.name),
+            Self::UnknownCommand { name } => Some(name),
+            Self::StaleButton => None,
+        }
+    }
+
+    /// Records the command on the interaction's span: from its signature when the bot
+    /// has it, with the options when the interaction carries any.
+    fn record(&self, span: &Span) {
+        let (signature, options) = match self {
+            Self::Run {
+                signature, input, ..
+            } => (signature, input.options()),
+            Self::Suggest {
+                signature, options, ..
+            } => (signature, Some(options.as_slice())),
+            Self::UnknownCommand { name } => {
+                span.record("command.name", name.as_str());
+                return;
+            }
+            Self::StaleButton => return,
+        };
+        span.record("command.name", signature.name.as_str());
+        span.record("command.kind", signature.kind.as_str());
+        if let Some(options) = options {
+            span.record(
+                "command.options",
+                describe_options(options, &signature.sensitive_options),
+            );
         }
     }
 }
 
-fn skip(kind: InteractionType) -> (Option<String>, Outcome) {
-    tracing::debug!(
-        kind = interaction_kind(kind),
-        "skipping an interaction azcord does not handle"
-    );
-    (None, Outcome::Skipped)
+/// What the caller gave a command to run on.
+enum Input {
+    /// A slash command's options.
+    Options {
+        options: Vec<CommandDataOption>,
+        resolved: Option<Box<InteractionDataResolved>>,
+    },
+    /// The payload of a clicked button, and the message that holds it.
+    Click {
+        payload: String,
+        message_id: Option<Id<MessageMarker>>,
+    },
+}
+
+impl Input {
+    /// The options, as the audit and the trace describe them; a click has none.
+    fn options(&self) -> Option<&[CommandDataOption]> {
+        match self {
+            Self::Options { options, .. } => Some(options),
+            Self::Click { .. } => None,
+        }
+    }
 }
 
 /// The outcome of an interaction whose last response was `delivery`.
@@ -515,30 +617,6 @@ fn delivered(delivery: Result<(), RespondError>, outcome: Outcome) -> Outcome {
     match delivery {
         Ok(()) => outcome,
         Err(_) => Outcome::ResponseFailed,
-    }
-}
-
-/// What the caller gave a command to run on.
-enum Input<'a> {
-    /// A slash command's options.
-    Options {
-        options: &'a [CommandDataOption],
-        resolved: Option<&'a InteractionDataResolved>,
-    },
-    /// The payload of a clicked button, and the message that holds it.
-    Click {
-        payload: &'a str,
-        message_id: Option<Id<MessageMarker>>,
-    },
-}
-
-impl<'a> Input<'a> {
-    /// The options, as the audit and the trace describe them; a click has none.
-    fn options(&self) -> &'a [CommandDataOption] {
-        match self {
-            Self::Options { options, .. } => options,
-            Self::Click { .. } => &[],
-        }
     }
 }
 
@@ -562,6 +640,8 @@ struct Call<'a> {
     responder: &'a dyn Responder,
     target: &'a InteractionTarget,
     origin: Origin,
+    /// The command asked for, as [`Finished::command`] reports it.
+    command: Option<&'a str>,
     caller: Caller,
     started: Instant,
     refuse: bool,
@@ -572,27 +652,17 @@ impl Call<'_> {
         &self.dispatcher.inner
     }
 
-    fn record_command(&self, signature: &Signature, options: &[CommandDataOption]) {
-        let span = Span::current();
-        span.record("command.name", signature.name.as_str());
-        span.record("command.kind", signature.kind.as_str());
-        span.record(
-            "command.options",
-            describe_options(options, &signature.sensitive_options),
-        );
-    }
-
     /// Runs `command` on the caller's input, if the policy allows, and audits the run.
     async fn run(
         &self,
         signature: &Arc<Signature>,
         command: &dyn crate::Command,
-        input: Input<'_>,
+        input: &Input,
     ) -> Outcome {
         if self.refuse {
             return self.restarting().await;
         }
-        let options = input.options();
+        let options = input.options().unwrap_or_default();
         let (outcome, rule, operation_id) = match self.allowed(signature) {
             Ok(rule) => {
                 let (outcome, operation_id) = self.execute(signature, command, input).await;
@@ -613,15 +683,15 @@ impl Call<'_> {
         &self,
         signature: &Arc<Signature>,
         command: &dyn crate::Command,
-        input: Input<'_>,
+        input: &Input,
     ) -> (Outcome, Option<String>) {
         let (progress, updates) = Progress::channel();
         let run = match input {
             Input::Options { options, resolved } => command.run(Context {
                 interaction_id: self.target.interaction_id,
                 caller: self.caller.clone(),
-                options: options.to_vec(),
-                resolved: resolved.cloned(),
+                options: options.clone(),
+                resolved: resolved.as_deref().cloned(),
                 progress: progress.clone(),
                 catalog: self.inner().catalog.clone(),
                 signature: Arc::clone(signature),
@@ -632,8 +702,8 @@ impl Call<'_> {
             } => command.component(ComponentContext {
                 interaction_id: self.target.interaction_id,
                 caller: self.caller.clone(),
-                message_id,
-                payload: payload.to_owned(),
+                payload: payload.clone(),
+                message_id: *message_id,
                 progress: progress.clone(),
                 catalog: self.inner().catalog.clone(),
                 signature: Arc::clone(signature),
@@ -662,6 +732,20 @@ impl Call<'_> {
         }
     }
 
+    /// Answers an interaction that names a command the bot does not have.
+    async fn unknown_command(&self, name: &str) -> Outcome {
+        if self.origin == Origin::Autocomplete {
+            return self
+                .autocomplete_answer(Vec::new(), Outcome::UnknownCommand)
+                .await;
+        }
+        let reply = Reply::text(format!(
+            "azcord does not know `/{name}`: it may have been removed or renamed. `/help` lists the commands you can run"
+        ));
+        self.answer_now(reply.ephemeral(), Outcome::UnknownCommand)
+            .await
+    }
+
     async fn restarting(&self) -> Outcome {
         let reply = Reply::text("azcord is restarting; try again in a few seconds").ephemeral();
         self.answer_now(reply, Outcome::ShuttingDown).await
@@ -673,15 +757,11 @@ impl Call<'_> {
             kind: InteractionResponseType::ChannelMessageWithSource,
             data: Some(reply.to_response_data()),
         };
-        delivered(self.acknowledge("unknown", &response).await, outcome)
+        delivered(self.acknowledge(&response).await, outcome)
     }
 
     /// Sends the interaction's one initial response.
-    async fn acknowledge(
-        &self,
-        command: &str,
-        response: &InteractionResponse,
-    ) -> Result<(), RespondError> {
+    async fn acknowledge(&self, response: &InteractionResponse) -> Result<(), RespondError> {
         self.responder
             .respond(self.target, response)
             .await
@@ -691,7 +771,7 @@ impl Call<'_> {
         let latency = self.started.elapsed();
         Span::current().record("ack_latency_ms", millis(latency));
         for observer in &self.inner().observers {
-            observer.acknowledged(command, latency);
+            observer.acknowledged(self.command, latency);
         }
         Ok(())
     }
@@ -709,7 +789,7 @@ impl Call<'_> {
             ephemeral: reply.ephemeral || self.ephemeral(signature),
             ..reply
         };
-        self.deliver(signature, ack, reply, outcome).await
+        self.deliver(ack, reply, outcome).await
     }
 
     /// Runs the command to its end. Defers once it outlasts the acknowledgement budget
@@ -774,13 +854,7 @@ impl Call<'_> {
 
     /// Delivers the command's final reply: as the acknowledgement itself if none was
     /// sent yet, otherwise as an edit of the deferred message.
-    async fn deliver(
-        &self,
-        signature: &Signature,
-        ack: Ack,
-        reply: Reply,
-        outcome: Outcome,
-    ) -> Outcome {
+    async fn deliver(&self, ack: Ack, reply: Reply, outcome: Outcome) -> Outcome {
         let private = matches!(outcome, Outcome::UserError | Outcome::Denied)
             && self.origin.refuses_privately();
         let delivery = match (ack, private) {
@@ -797,7 +871,7 @@ impl Call<'_> {
                     kind,
                     data: Some(reply.to_response_data()),
                 };
-                self.acknowledge(&signature.name, &response).await
+                self.acknowledge(&response).await
             }
             (Ack::Deferred, true) => {
                 self.followup(&Reply {
@@ -826,7 +900,7 @@ impl Call<'_> {
             kind: self.origin.deferred_response(),
             data,
         };
-        match self.acknowledge(&signature.name, &response).await {
+        match self.acknowledge(&response).await {
             Ok(()) => Ack::Deferred,
             Err(_) => Ack::Failed,
         }
@@ -879,8 +953,8 @@ impl Call<'_> {
     async fn autocomplete(
         &self,
         signature: &Arc<Signature>,
+        command: &dyn crate::Command,
         options: Vec<CommandDataOption>,
-        command: Arc<dyn crate::Command>,
     ) -> Outcome {
         let Some((focused, partial)) = focused_option(&options) else {
             return self.autocomplete_answer(Vec::new(), Outcome::Skipped).await;
@@ -937,7 +1011,7 @@ impl Call<'_> {
                 ..InteractionResponseData::default()
             }),
         };
-        delivered(self.acknowledge("autocomplete", &response).await, outcome)
+        delivered(self.acknowledge(&response).await, outcome)
     }
 
     fn audit(

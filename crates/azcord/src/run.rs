@@ -170,7 +170,7 @@ fn phase_label(phase: ShardPhase) -> &'static str {
 struct MetricsObserver(Metrics);
 
 impl DispatchObserver for MetricsObserver {
-    fn acknowledged(&self, _: &str, latency: Duration) {
+    fn acknowledged(&self, _: Option<&str>, latency: Duration) {
         self.0.observe_ack_latency(latency);
     }
 

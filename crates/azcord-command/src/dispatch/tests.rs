@@ -460,6 +460,114 @@ async fn shutdown_finishes_work_in_flight_and_turns_new_work_away() {
     );
 }
 
+/// The `command.*` fields recorded on the `interaction` span.
+#[derive(Default, Clone)]
+struct CommandFields(Arc<Mutex<std::collections::BTreeMap<String, String>>>);
+
+impl<S> tracing_subscriber::Layer<S> for CommandFields
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attributes: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if attributes.metadata().name() == "interaction" {
+            attributes.record(&mut self.clone());
+        }
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        context: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if context
+            .span(id)
+            .is_some_and(|span| span.name() == "interaction")
+        {
+            values.record(&mut self.clone());
+        }
+    }
+}
+
+impl tracing::field::Visit for CommandFields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name().starts_with("command.") {
+            self.0
+                .lock()
+                .unwrap()
+                .insert(field.name().to_owned(), value.to_owned());
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        self.record_str(field, &format!("{value:?}"));
+    }
+}
+
+/// Whatever the interaction's origin, the command is recorded the same way: from its
+/// signature when the bot has it.
+#[tokio::test]
+async fn the_span_records_the_command_from_its_signature() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let table = [
+        ("slash command", command("quick")),
+        (
+            "slash command with options",
+            interaction(
+                2,
+                1,
+                json!({"id": "9", "name": "quick", "type": 1, "options": [{"name": "name", "type": 3, "value": "web-1"}]}),
+            ),
+        ),
+        (
+            "click",
+            interaction(
+                3,
+                1,
+                json!({"custom_id": "confirm|yes", "component_type": 2}),
+            ),
+        ),
+        (
+            "autocomplete",
+            interaction(
+                4,
+                1,
+                json!({"id": "9", "name": "quick", "type": 1, "options": [{"name": "name", "type": 3, "value": "we", "focused": true}]}),
+            ),
+        ),
+        ("unknown command", command("gone")),
+        (
+            "stale button",
+            interaction(3, 1, json!({"custom_id": "removed|x", "component_type": 2})),
+        ),
+    ];
+    let mut actual = String::new();
+    for (name, interaction) in table {
+        let fields = CommandFields::default();
+        let subscriber = tracing_subscriber::registry().with(fields.clone());
+        let _default = tracing::subscriber::set_default(subscriber);
+        dispatcher(None)
+            .handle(interaction, &Recorder::default(), 0)
+            .await;
+        let recorded = fields.0.lock().unwrap().clone();
+        let _ = writeln!(actual, "{name}: {recorded:?}");
+    }
+    expect_test::expect![[r#"
+        slash command: {"command.kind": "read", "command.name": "quick", "command.options": ""}
+        slash command with options: {"command.kind": "read", "command.name": "quick", "command.options": "name=\"web-1\""}
+        click: {"command.kind": "read", "command.name": "confirm"}
+        autocomplete: {"command.kind": "read", "command.name": "quick", "command.options": "name=\"we\""}
+        unknown command: {"command.name": "gone"}
+        stale button: {}
+    "#]].assert_eq(&actual);
+}
+
 #[test]
 fn options_are_described_with_sensitive_values_redacted() {
     let options: Vec<CommandDataOption> = serde_json::from_value(json!([
