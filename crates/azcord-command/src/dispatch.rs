@@ -21,7 +21,7 @@ use twilight_model::{
     application::{
         command::CommandOptionChoice,
         interaction::{
-            Interaction, InteractionData, InteractionType,
+            Interaction, InteractionData, InteractionDataResolved, InteractionType,
             application_command::{CommandDataOption, CommandOptionValue},
         },
     },
@@ -29,7 +29,7 @@ use twilight_model::{
     http::interaction::{InteractionResponse, InteractionResponseData, InteractionResponseType},
     id::{
         Id,
-        marker::{ApplicationMarker, InteractionMarker},
+        marker::{ApplicationMarker, InteractionMarker, MessageMarker},
     },
 };
 
@@ -123,8 +123,9 @@ impl Default for DispatchConfig {
 
 /// Is told about acknowledgements and outcomes, for metrics.
 pub trait DispatchObserver: Send + Sync {
-    /// The interaction was acknowledged `latency` after it arrived.
-    fn acknowledged(&self, command: &str, latency: Duration) {
+    /// The interaction that asked for `command` (as [`Finished::command`] reports it)
+    /// was acknowledged `latency` after it arrived.
+    fn acknowledged(&self, command: Option<&str>, latency: Duration) {
         let _ = (command, latency);
     }
 
@@ -139,8 +140,9 @@ pub trait DispatchObserver: Send + Sync {
 pub struct Finished {
     /// The interaction.
     pub interaction_id: Id<InteractionMarker>,
-    /// The full command name, or `unknown`.
-    pub command: String,
+    /// The full name of the command the interaction named; `None` when it named none
+    /// (a skipped interaction, a button whose command is gone).
+    pub command: Option<String>,
     /// How it ended.
     pub outcome: Outcome,
     /// From receipt to the last response.
@@ -205,12 +207,56 @@ struct Inner {
     finished: broadcast::Sender<Finished>,
 }
 
-/// How to acknowledge: a new message for commands, an update for button clicks.
-#[derive(Clone, Copy)]
-struct AckMode {
-    immediate: InteractionResponseType,
-    deferred: InteractionResponseType,
-    ephemeral: bool,
+/// Where an interaction came from. How it is acknowledged and how a refusal is
+/// answered follow from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A slash command: answered with a new message.
+    SlashCommand,
+    /// A click on one of the bot's buttons: answered by updating the message that
+    /// holds the button.
+    ComponentClick,
+    /// A user typing an option that suggests values: answered with choices.
+    Autocomplete,
+}
+
+impl Origin {
+    /// The origin of interactions of `kind`, if azcord handles them.
+    fn of(kind: InteractionType) -> Option<Self> {
+        match kind {
+            InteractionType::ApplicationCommand => Some(Self::SlashCommand),
+            InteractionType::MessageComponent => Some(Self::ComponentClick),
+            InteractionType::ApplicationCommandAutocomplete => Some(Self::Autocomplete),
+            _ => None,
+        }
+    }
+
+    /// The response that acknowledges with the reply itself.
+    fn immediate_response(self) -> InteractionResponseType {
+        match self {
+            Self::SlashCommand => InteractionResponseType::ChannelMessageWithSource,
+            Self::ComponentClick => InteractionResponseType::UpdateMessage,
+            Self::Autocomplete => InteractionResponseType::ApplicationCommandAutocompleteResult,
+        }
+    }
+
+    /// The response that acknowledges now and leaves the reply for later. Discord
+    /// cannot defer autocomplete, which is never run past its own budget.
+    fn deferred_response(self) -> InteractionResponseType {
+        match self {
+            Self::SlashCommand | Self::Autocomplete => {
+                InteractionResponseType::DeferredChannelMessageWithSource
+            }
+            Self::ComponentClick => InteractionResponseType::DeferredUpdateMessage,
+        }
+    }
+
+    /// Whether a refusal (a user error or a denial) answers the caller alone instead of
+    /// taking the reply's place: a refused click must leave the message as it is for
+    /// everyone else.
+    fn refuses_privately(self) -> bool {
+        self == Self::ComponentClick
+    }
 }
 
 impl Dispatcher {
@@ -367,11 +413,11 @@ impl Dispatcher {
         responder: &dyn Responder,
         started: Instant,
         refuse: bool,
-    ) -> (String, Outcome) {
+    ) -> (Option<String>, Outcome) {
         let span = Span::current();
         let Some(caller) = interaction.caller else {
             tracing::warn!("skipping an interaction without a user");
-            return ("unknown".to_owned(), Outcome::Skipped);
+            return (None, Outcome::Skipped);
         };
         span.record("user.id", caller.user_id.get());
         if let Some(guild) = caller.guild_id {
@@ -380,6 +426,19 @@ impl Dispatcher {
         if let Some(channel) = caller.channel_id {
             span.record("channel.id", channel.get());
         }
+        let route = Origin::of(interaction.kind).and_then(|origin| {
+            self.route(origin, interaction.data, interaction.message_id)
+                .map(|route| (origin, route))
+        });
+        let Some((origin, route)) = route else {
+            tracing::debug!(
+                kind = interaction_kind(interaction.kind),
+                "skipping an interaction azcord does not handle"
+            );
+            return (None, Outcome::Skipped);
+        };
+        route.record(&span);
+        let command = route.command_name().map(str::to_owned);
         let target = InteractionTarget {
             application_id: interaction.application_id,
             interaction_id: interaction.id,
@@ -389,89 +448,200 @@ impl Dispatcher {
             dispatcher: self,
             responder,
             target: &target,
+            origin,
+            command: command.as_deref(),
             caller,
             started,
             refuse,
         };
-        match (interaction.kind, interaction.data) {
-            (
-                InteractionType::ApplicationCommand,
-                Some(InteractionData::ApplicationCommand(data)),
-            ) => {
-                let Some(resolved) = self.inner.catalog.registry().resolve(&data) else {
-                    span.record("command.name", data.name.as_str());
-                    let reply = Reply::text(format!(
-                        "azcord does not know `/{}`: it may have been removed or renamed. `/help` lists the commands you can run",
-                        data.name
-                    ));
-                    let outcome = call
-                        .answer_now(reply.ephemeral(), Outcome::UnknownCommand)
-                        .await;
-                    return (data.name.clone(), outcome);
-                };
-                let signature = resolved.signature;
-                call.record_command(signature, &resolved.options);
-                let command = Arc::clone(resolved.command);
-                let outcome = call
-                    .run_command(signature, &resolved.options, data.resolved.clone(), command)
-                    .await;
-                (signature.name.clone(), outcome)
+        let outcome = match route {
+            Route::Run {
+                signature,
+                command,
+                input,
+            } => call.run(signature, command.as_ref(), &input).await,
+            Route::Suggest {
+                signature,
+                command,
+                options,
+            } => {
+                call.autocomplete(signature, command.as_ref(), options)
+                    .await
             }
-            (
-                InteractionType::ApplicationCommandAutocomplete,
-                Some(InteractionData::ApplicationCommand(data)),
-            ) => {
-                let Some(resolved) = self.inner.catalog.registry().resolve(&data) else {
-                    let outcome = call
-                        .autocomplete_answer(Vec::new(), Outcome::UnknownCommand)
-                        .await;
-                    return (data.name.clone(), outcome);
-                };
-                let signature = resolved.signature;
-                span.record("command.name", signature.name.as_str());
-                let outcome = call
-                    .autocomplete(signature, resolved.options, Arc::clone(resolved.command))
-                    .await;
-                (signature.name.clone(), outcome)
+            Route::UnknownCommand { name } => call.unknown_command(&name).await,
+            Route::StaleButton => {
+                let reply = Reply::text("this button is no longer active").ephemeral();
+                call.answer_now(reply, Outcome::UnknownCommand).await
             }
-            (InteractionType::MessageComponent, Some(InteractionData::MessageComponent(data))) => {
-                let message_id = interaction.message_id;
-                let found = Button::parse_custom_id(&data.custom_id).and_then(|(name, payload)| {
-                    Some((self.inner.catalog.registry().get(name)?, payload))
-                });
-                let Some(((signature, command), payload)) = found else {
-                    let reply = Reply::text("this button is no longer active").ephemeral();
-                    let outcome = call.answer_now(reply, Outcome::UnknownCommand).await;
-                    return ("unknown".to_owned(), outcome);
-                };
-                span.record("command.name", signature.name.as_str());
-                span.record("command.kind", signature.kind.as_str());
-                let outcome = call
-                    .run_component(
+        };
+        (command, outcome)
+    }
+
+    /// Looks up what an interaction from `origin` asks for; `None` if its data does not
+    /// fit its kind.
+    fn route(
+        &self,
+        origin: Origin,
+        data: Option<InteractionData>,
+        message_id: Option<Id<MessageMarker>>,
+    ) -> Option<Route<'_>> {
+        let registry = self.inner.catalog.registry();
+        let route = match (origin, data?) {
+            (Origin::SlashCommand, InteractionData::ApplicationCommand(data)) => {
+                match registry.resolve(&data) {
+                    Some(resolved) => Route::Run {
+                        signature: resolved.signature,
+                        command: resolved.command,
+                        input: Input::Options {
+                            options: resolved.options,
+                            resolved: data.resolved.map(Box::new),
+                        },
+                    },
+                    None => Route::UnknownCommand { name: data.name },
+                }
+            }
+            (Origin::Autocomplete, InteractionData::ApplicationCommand(data)) => {
+                match registry.resolve(&data) {
+                    Some(resolved) => Route::Suggest {
+                        signature: resolved.signature,
+                        command: resolved.command,
+                        options: resolved.options,
+                    },
+                    None => Route::UnknownCommand { name: data.name },
+                }
+            }
+            (Origin::ComponentClick, InteractionData::MessageComponent(data)) => {
+                let found = Button::parse_custom_id(&data.custom_id)
+                    .and_then(|(name, payload)| Some((registry.get(name)?, payload)));
+                match found {
+                    Some(((signature, command), payload)) => Route::Run {
                         signature,
-                        payload.to_owned(),
-                        message_id,
-                        Arc::clone(command),
-                    )
-                    .await;
-                (signature.name.clone(), outcome)
+                        command,
+                        input: Input::Click {
+                            payload: payload.to_owned(),
+                            message_id,
+                        },
+                    },
+                    None => Route::StaleButton,
+                }
             }
-            (kind, _) => {
-                tracing::debug!(
-                    kind = interaction_kind(kind),
-                    "skipping an interaction azcord does not handle"
-                );
-                ("unknown".to_owned(), Outcome::Skipped)
+            _ => return None,
+        };
+        Some(route)
+    }
+}
+
+/// What an interaction asks for, looked up in the registry.
+enum Route<'r> {
+    /// Run a command on the caller's input.
+    Run {
+        signature: &'r Arc<Signature>,
+        command: &'r Arc<dyn crate::Command>,
+        input: Input,
+    },
+    /// Suggest values for the option the caller is typing.
+    Suggest {
+        signature: &'r Arc<Signature>,
+        command: &'r Arc<dyn crate::Command>,
+        options: Vec<CommandDataOption>,
+    },
+    /// A command the bot does not have (any more).
+    UnknownCommand { name: String },
+    /// A click on a button whose command the bot does not have (any more).
+    StaleButton,
+}
+
+impl Route<'_> {
+    /// The full name of the command asked for, as [`Finished::command`] reports it.
+    fn command_name(&self) -> Option<&str> {
+        match self {
+            Self::Run { signature, .. } | Self::Suggest { signature, .. } => Some(&signature.name),
+            Self::UnknownCommand { name } => Some(name),
+            Self::StaleButton => None,
+        }
+    }
+
+    /// Records the command on the interaction's span: from its signature when the bot
+    /// has it, with the options when the interaction carries any.
+    fn record(&self, span: &Span) {
+        let (signature, options) = match self {
+            Self::Run {
+                signature, input, ..
+            } => (signature, input.options()),
+            Self::Suggest {
+                signature, options, ..
+            } => (signature, Some(options.as_slice())),
+            Self::UnknownCommand { name } => {
+                span.record("command.name", name.as_str());
+                return;
             }
+            Self::StaleButton => return,
+        };
+        span.record("command.name", signature.name.as_str());
+        span.record("command.kind", signature.kind.as_str());
+        if let Some(options) = options {
+            span.record(
+                "command.options",
+                describe_options(options, &signature.sensitive_options),
+            );
         }
     }
 }
+
+/// What the caller gave a command to run on.
+enum Input {
+    /// A slash command's options.
+    Options {
+        options: Vec<CommandDataOption>,
+        resolved: Option<Box<InteractionDataResolved>>,
+    },
+    /// The payload of a clicked button, and the message that holds it.
+    Click {
+        payload: String,
+        message_id: Option<Id<MessageMarker>>,
+    },
+}
+
+impl Input {
+    /// The options, as the audit and the trace describe them; a click has none.
+    fn options(&self) -> Option<&[CommandDataOption]> {
+        match self {
+            Self::Options { options, .. } => Some(options),
+            Self::Click { .. } => None,
+        }
+    }
+}
+
+/// The outcome of an interaction whose last response was `delivery`.
+fn delivered(delivery: Result<(), RespondError>, outcome: Outcome) -> Outcome {
+    match delivery {
+        Ok(()) => outcome,
+        Err(_) => Outcome::ResponseFailed,
+    }
+}
+
+/// How far the acknowledgement of an interaction has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ack {
+    /// Nothing sent yet: the final reply will be the acknowledgement.
+    Pending,
+    /// Deferred: progress and the final reply edit the deferred message.
+    Deferred,
+    /// Discord rejected the deferral; nothing more can reach the user.
+    Failed,
+}
+
+/// What a command's run came to: its reply or error, or the panic it raised.
+type CommandResult = Result<Result<Reply, CommandError>, Box<dyn Any + Send>>;
 
 /// One interaction being handled.
 struct Call<'a> {
     dispatcher: &'a Dispatcher,
     responder: &'a dyn Responder,
     target: &'a InteractionTarget,
+    origin: Origin,
+    /// The command asked for, as [`Finished::command`] reports it.
+    command: Option<&'a str>,
     caller: Caller,
     started: Instant,
     refuse: bool,
@@ -482,120 +652,98 @@ impl Call<'_> {
         &self.dispatcher.inner
     }
 
-    fn record_command(&self, signature: &Signature, options: &[CommandDataOption]) {
-        let span = Span::current();
-        span.record("command.name", signature.name.as_str());
-        span.record("command.kind", signature.kind.as_str());
-        span.record(
-            "command.options",
-            describe_options(options, &signature.sensitive_options),
-        );
-    }
-
-    async fn run_command(
+    /// Runs `command` on the caller's input, if the policy allows, and audits the run.
+    async fn run(
         &self,
         signature: &Arc<Signature>,
-        options: &[CommandDataOption],
-        resolved: Option<twilight_model::application::interaction::InteractionDataResolved>,
-        command: Arc<dyn crate::Command>,
+        command: &dyn crate::Command,
+        input: &Input,
     ) -> Outcome {
         if self.refuse {
             return self.restarting().await;
         }
-        let decision = self
-            .inner()
-            .catalog
-            .policy()
-            .decide(signature, &self.caller);
-        let Some(rule) = self.allowed(signature, options, decision).await else {
-            return Outcome::Denied;
+        let options = input.options().unwrap_or_default();
+        let (outcome, rule, operation_id) = match self.allowed(signature) {
+            Ok(rule) => {
+                let (outcome, operation_id) = self.execute(signature, command, input).await;
+                (outcome, rule, operation_id)
+            }
+            Err(denial) => {
+                let outcome = self.answer_now(denial, Outcome::Denied).await;
+                (outcome, None, None)
+            }
         };
-        let (progress, updates) = Progress::channel();
-        let ctx = Context {
-            interaction_id: self.target.interaction_id,
-            caller: self.caller.clone(),
-            options: options.to_vec(),
-            resolved,
-            progress: progress.clone(),
-            catalog: self.inner().catalog.clone(),
-            signature: Arc::clone(signature),
-        };
-        let mode = AckMode {
-            immediate: InteractionResponseType::ChannelMessageWithSource,
-            deferred: InteractionResponseType::DeferredChannelMessageWithSource,
-            ephemeral: signature.ephemeral,
-        };
-        let run = async move { command.run(ctx).await };
-        let outcome = self
-            .run_with_ack(signature, mode, Box::pin(run), updates)
-            .await;
-        self.audit(signature, options, outcome, rule, progress.operation_id());
+        self.audit(signature, options, outcome, rule, operation_id);
         outcome
     }
 
-    async fn run_component(
+    /// Runs an allowed command to its end and delivers its reply; returns how it ended
+    /// and the Azure operation it started, if any.
+    async fn execute(
         &self,
         signature: &Arc<Signature>,
-        payload: String,
-        message_id: Option<Id<twilight_model::id::marker::MessageMarker>>,
-        command: Arc<dyn crate::Command>,
-    ) -> Outcome {
-        if self.refuse {
-            return self.restarting().await;
-        }
-        let decision = self
+        command: &dyn crate::Command,
+        input: &Input,
+    ) -> (Outcome, Option<String>) {
+        let (progress, updates) = Progress::channel();
+        let run = match input {
+            Input::Options { options, resolved } => command.run(Context {
+                interaction_id: self.target.interaction_id,
+                caller: self.caller.clone(),
+                options: options.clone(),
+                resolved: resolved.as_deref().cloned(),
+                progress: progress.clone(),
+                catalog: self.inner().catalog.clone(),
+                signature: Arc::clone(signature),
+            }),
+            Input::Click {
+                payload,
+                message_id,
+            } => command.component(ComponentContext {
+                interaction_id: self.target.interaction_id,
+                caller: self.caller.clone(),
+                payload: payload.clone(),
+                message_id: *message_id,
+                progress: progress.clone(),
+                catalog: self.inner().catalog.clone(),
+                signature: Arc::clone(signature),
+            }),
+        };
+        let outcome = self.run_with_ack(signature, run, updates).await;
+        (outcome, progress.operation_id())
+    }
+
+    /// The policy's decision for the caller: the rule that grants the command, if
+    /// one is needed, or the denial to answer with.
+    fn allowed(&self, signature: &Signature) -> Result<Option<String>, Reply> {
+        match self
             .inner()
             .catalog
             .policy()
-            .decide(signature, &self.caller);
-        let Some(rule) = self.allowed(signature, &[], decision).await else {
-            return Outcome::Denied;
-        };
-        let (progress, updates) = Progress::channel();
-        let ctx = ComponentContext {
-            interaction_id: self.target.interaction_id,
-            caller: self.caller.clone(),
-            message_id,
-            payload,
-            progress: progress.clone(),
-            catalog: self.inner().catalog.clone(),
-            signature: Arc::clone(signature),
-        };
-        let mode = AckMode {
-            immediate: InteractionResponseType::UpdateMessage,
-            deferred: InteractionResponseType::DeferredUpdateMessage,
-            ephemeral: false,
-        };
-        let run = async move { command.component(ctx).await };
-        let outcome = self
-            .run_with_ack(signature, mode, Box::pin(run), updates)
-            .await;
-        self.audit(signature, &[], outcome, rule, progress.operation_id());
-        outcome
-    }
-
-    /// Returns the granting rule if allowed; otherwise answers with the denial.
-    async fn allowed(
-        &self,
-        signature: &Signature,
-        options: &[CommandDataOption],
-        decision: Decision,
-    ) -> Option<Option<String>> {
-        match decision {
+            .decide(signature, &self.caller)
+        {
             Decision::Allow { rule } => {
                 if let Some(rule) = &rule {
                     Span::current().record("policy.rule", rule.as_str());
                 }
-                Some(rule)
+                Ok(rule)
             }
-            Decision::Deny { message } => {
-                let outcome = self
-                    .answer_now(Reply::text(message).ephemeral(), Outcome::Denied)
-                    .await;
-                self.audit(signature, options, outcome, None, None);
-                None
-            }
+            Decision::Deny { message } => Err(Reply::text(message).ephemeral()),
         }
+    }
+
+    /// Answers an interaction that names a command the bot does not have.
+    async fn unknown_command(&self, name: &str) -> Outcome {
+        if self.origin == Origin::Autocomplete {
+            return self
+                .autocomplete_answer(Vec::new(), Outcome::UnknownCommand)
+                .await;
+        }
+        let reply = Reply::text(format!(
+            "azcord does not know `/{name}`: it may have been removed or renamed. `/help` lists the commands you can run"
+        ));
+        self.answer_now(reply.ephemeral(), Outcome::UnknownCommand)
+            .await
     }
 
     async fn restarting(&self) -> Outcome {
@@ -609,164 +757,172 @@ impl Call<'_> {
             kind: InteractionResponseType::ChannelMessageWithSource,
             data: Some(reply.to_response_data()),
         };
-        match self.acknowledge("unknown", &response).await {
-            Ok(()) => outcome,
-            Err(()) => Outcome::ResponseFailed,
-        }
+        delivered(self.acknowledge(&response).await, outcome)
     }
 
-    async fn acknowledge(&self, command: &str, response: &InteractionResponse) -> Result<(), ()> {
-        match self.responder.respond(self.target, response).await {
-            Ok(()) => {
-                let latency = self.started.elapsed();
-                Span::current().record("ack_latency_ms", millis(latency));
-                for observer in &self.inner().observers {
-                    observer.acknowledged(command, latency);
-                }
-                Ok(())
-            }
-            Err(error) => {
-                tracing::error!(%error, "could not acknowledge the interaction");
-                Err(())
-            }
+    /// Sends the interaction's one initial response.
+    async fn acknowledge(&self, response: &InteractionResponse) -> Result<(), RespondError> {
+        self.responder
+            .respond(self.target, response)
+            .await
+            .inspect_err(
+                |error| tracing::error!(%error, "could not acknowledge the interaction"),
+            )?;
+        let latency = self.started.elapsed();
+        Span::current().record("ack_latency_ms", millis(latency));
+        for observer in &self.inner().observers {
+            observer.acknowledged(self.command, latency);
         }
+        Ok(())
     }
 
+    /// Runs the command, then delivers its result in the way its acknowledgement allows.
     async fn run_with_ack(
         &self,
         signature: &Signature,
-        mode: AckMode,
+        run: BoxFuture<'_, Result<Reply, CommandError>>,
+        updates: watch::Receiver<Option<Reply>>,
+    ) -> Outcome {
+        let (result, ack) = self.drive(signature, run, updates).await;
+        let (reply, outcome) = self.final_reply(result);
+        let reply = Reply {
+            ephemeral: reply.ephemeral || self.ephemeral(signature),
+            ..reply
+        };
+        self.deliver(ack, reply, outcome).await
+    }
+
+    /// Runs the command to its end. Defers once it outlasts the acknowledgement budget
+    /// (at once if it is long-running, or as soon as it reports progress), and, while
+    /// deferred, shows its progress as edits.
+    async fn drive(
+        &self,
+        signature: &Signature,
         run: BoxFuture<'_, Result<Reply, CommandError>>,
         mut updates: watch::Receiver<Option<Reply>>,
-    ) -> Outcome {
+    ) -> (CommandResult, Ack) {
         let config = &self.inner().config;
         let run = AssertUnwindSafe(
             run.instrument(tracing::info_span!("command", command.name = %signature.name)),
         )
         .catch_unwind();
         tokio::pin!(run);
-        let mut acked = false;
-        let mut ack_failed = false;
-        if signature.long_running {
-            acked = true;
-            ack_failed = self.defer(signature, mode).await.is_err();
-        }
+        let mut ack = if signature.long_running {
+            self.defer(signature).await
+        } else {
+            Ack::Pending
+        };
         let ack_deadline = tokio::time::sleep(config.ack_budget);
         tokio::pin!(ack_deadline);
         let mut next_edit = tokio::time::Instant::now();
         let result = loop {
-            if acked {
-                tokio::select! {
-                    biased;
-                    result = &mut run => break result,
-                    () = next_update(&mut updates, next_edit) => {
-                        let latest = updates.borrow_and_update().clone();
-                        if let Some(reply) = latest {
-                            self.edit(&reply).await;
-                        }
+            match ack {
+                Ack::Pending => {
+                    let progressed = tokio::select! {
+                        biased;
+                        result = &mut run => break result,
+                        () = &mut ack_deadline => false,
+                        () = next_update(&mut updates, next_edit) => true,
+                    };
+                    ack = self.defer(signature).await;
+                    let latest = updates.borrow_and_update().clone();
+                    if let (true, Ack::Deferred, Some(reply)) = (progressed, ack, latest) {
+                        // A lost progress edit is logged; the next one may land.
+                        let _ = self.edit(&reply).await;
                         next_edit = tokio::time::Instant::now() + config.min_edit_interval;
                     }
                 }
-            } else {
-                let update = tokio::select! {
-                    biased;
-                    result = &mut run => break result,
-                    () = &mut ack_deadline => false,
-                    () = next_update(&mut updates, next_edit) => true,
-                };
-                acked = true;
-                ack_failed = self.defer(signature, mode).await.is_err();
-                let latest = updates.borrow_and_update().clone();
-                if let (true, false, Some(reply)) = (update, ack_failed, latest) {
-                    self.edit(&reply).await;
-                    next_edit = tokio::time::Instant::now() + config.min_edit_interval;
+                Ack::Deferred => {
+                    tokio::select! {
+                        biased;
+                        result = &mut run => break result,
+                        () = next_update(&mut updates, next_edit) => {
+                            let latest = updates.borrow_and_update().clone();
+                            if let Some(reply) = latest {
+                                let _ = self.edit(&reply).await;
+                            }
+                            next_edit = tokio::time::Instant::now() + config.min_edit_interval;
+                        }
+                    }
                 }
+                // Discord rejected the deferral: every edit would fail too.
+                Ack::Failed => break (&mut run).await,
             }
         };
-        let (reply, outcome) = self.final_reply(result);
-        let reply = Reply {
-            ephemeral: reply.ephemeral || mode.ephemeral,
-            ..reply
-        };
-        if ack_failed {
-            return Outcome::ResponseFailed;
-        }
-        let delivered = if !acked {
-            let kind = if matches!(outcome, Outcome::UserError | Outcome::Denied)
-                && mode.immediate == InteractionResponseType::UpdateMessage
-            {
-                // A refused click answers the clicker alone and leaves the message as it is.
-                InteractionResponseType::ChannelMessageWithSource
-            } else {
-                mode.immediate
-            };
-            let response = InteractionResponse {
-                kind,
-                data: Some(reply.to_response_data()),
-            };
-            self.acknowledge(&signature.name, &response).await.is_ok()
-        } else if matches!(outcome, Outcome::UserError | Outcome::Denied)
-            && mode.immediate == InteractionResponseType::UpdateMessage
-        {
-            self.followup(&Reply {
-                ephemeral: true,
-                ..reply
-            })
-            .await
-        } else {
-            self.edit(&reply).await
-        };
-        if delivered {
-            outcome
-        } else {
-            Outcome::ResponseFailed
-        }
+        (result, ack)
     }
 
-    async fn defer(&self, signature: &Signature, mode: AckMode) -> Result<(), ()> {
-        let data = mode.ephemeral.then(|| InteractionResponseData {
+    /// Delivers the command's final reply: as the acknowledgement itself if none was
+    /// sent yet, otherwise as an edit of the deferred message.
+    async fn deliver(&self, ack: Ack, reply: Reply, outcome: Outcome) -> Outcome {
+        let private = matches!(outcome, Outcome::UserError | Outcome::Denied)
+            && self.origin.refuses_privately();
+        let delivery = match (ack, private) {
+            (Ack::Failed, _) => return Outcome::ResponseFailed,
+            (Ack::Pending, _) => {
+                // A refusal is ephemeral: as a new message only the caller sees it, and
+                // the message that was acted on stays as it is.
+                let kind = if private {
+                    InteractionResponseType::ChannelMessageWithSource
+                } else {
+                    self.origin.immediate_response()
+                };
+                let response = InteractionResponse {
+                    kind,
+                    data: Some(reply.to_response_data()),
+                };
+                self.acknowledge(&response).await
+            }
+            (Ack::Deferred, true) => {
+                self.followup(&Reply {
+                    ephemeral: true,
+                    ..reply
+                })
+                .await
+            }
+            (Ack::Deferred, false) => self.edit(&reply).await,
+        };
+        delivered(delivery, outcome)
+    }
+
+    /// Whether every answer is for the caller alone: a slash command may ask for that;
+    /// a click answers where its button is.
+    fn ephemeral(&self, signature: &Signature) -> bool {
+        self.origin == Origin::SlashCommand && signature.ephemeral
+    }
+
+    async fn defer(&self, signature: &Signature) -> Ack {
+        let data = self.ephemeral(signature).then(|| InteractionResponseData {
             flags: Some(MessageFlags::EPHEMERAL),
             ..InteractionResponseData::default()
         });
         let response = InteractionResponse {
-            kind: mode.deferred,
+            kind: self.origin.deferred_response(),
             data,
         };
-        self.acknowledge(&signature.name, &response).await
+        match self.acknowledge(&response).await {
+            Ok(()) => Ack::Deferred,
+            Err(_) => Ack::Failed,
+        }
     }
 
-    async fn edit(&self, reply: &Reply) -> bool {
-        match self
-            .responder
+    /// Replaces the deferred or original message with `reply`.
+    async fn edit(&self, reply: &Reply) -> Result<(), RespondError> {
+        self.responder
             .edit_original(self.target, &reply.to_response_data())
             .await
-        {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::error!(%error, "could not edit the reply");
-                false
-            }
-        }
+            .inspect_err(|error| tracing::error!(%error, "could not edit the reply"))
     }
 
-    async fn followup(&self, reply: &Reply) -> bool {
-        match self
-            .responder
+    /// Sends `reply` as a message of its own after the acknowledgement.
+    async fn followup(&self, reply: &Reply) -> Result<(), RespondError> {
+        self.responder
             .followup(self.target, &reply.to_response_data())
             .await
-        {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::error!(%error, "could not send a followup");
-                false
-            }
-        }
+            .inspect_err(|error| tracing::error!(%error, "could not send a followup"))
     }
 
-    fn final_reply(
-        &self,
-        result: Result<Result<Reply, CommandError>, Box<dyn Any + Send>>,
-    ) -> (Reply, Outcome) {
+    fn final_reply(&self, result: CommandResult) -> (Reply, Outcome) {
         let reference = self.target.interaction_id;
         let span = Span::current();
         match result {
@@ -797,8 +953,8 @@ impl Call<'_> {
     async fn autocomplete(
         &self,
         signature: &Arc<Signature>,
+        command: &dyn crate::Command,
         options: Vec<CommandDataOption>,
-        command: Arc<dyn crate::Command>,
     ) -> Outcome {
         let Some((focused, partial)) = focused_option(&options) else {
             return self.autocomplete_answer(Vec::new(), Outcome::Skipped).await;
@@ -855,10 +1011,7 @@ impl Call<'_> {
                 ..InteractionResponseData::default()
             }),
         };
-        match self.acknowledge("autocomplete", &response).await {
-            Ok(()) => outcome,
-            Err(()) => Outcome::ResponseFailed,
-        }
+        delivered(self.acknowledge(&response).await, outcome)
     }
 
     fn audit(
@@ -935,7 +1088,7 @@ struct Incoming {
     token: String,
     data: Option<InteractionData>,
     caller: Option<Caller>,
-    message_id: Option<Id<twilight_model::id::marker::MessageMarker>>,
+    message_id: Option<Id<MessageMarker>>,
     span_name: String,
 }
 

@@ -170,13 +170,14 @@ fn phase_label(phase: ShardPhase) -> &'static str {
 struct MetricsObserver(Metrics);
 
 impl DispatchObserver for MetricsObserver {
-    fn acknowledged(&self, _: &str, latency: Duration) {
+    fn acknowledged(&self, _: Option<&str>, latency: Duration) {
         self.0.observe_ack_latency(latency);
     }
 
     fn finished(&self, finished: &Finished) {
+        let command = finished.command.as_deref().unwrap_or("unknown");
         self.0
-            .record_interaction(&finished.command, finished.outcome.as_str());
+            .record_interaction(command, finished.outcome.as_str());
     }
 }
 

@@ -18,12 +18,17 @@ enum Sent {
     Followup(Option<String>, bool),
 }
 
+/// Records what is sent; with `refuse_acknowledgements`, Discord rejects every initial
+/// response (as it does once the interaction token has expired).
 #[derive(Default)]
-struct Recorder(Mutex<Vec<Sent>>);
+struct Recorder {
+    sent: Mutex<Vec<Sent>>,
+    refuse_acknowledgements: bool,
+}
 
 impl Recorder {
     fn sent(&self) -> Vec<Sent> {
-        self.0.lock().unwrap().clone()
+        self.sent.lock().unwrap().clone()
     }
 }
 
@@ -39,12 +44,17 @@ impl Responder for Recorder {
         response: &'a InteractionResponse,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
         let data = response.data.as_ref();
-        self.0.lock().unwrap().push(Sent::Respond(
+        self.sent.lock().unwrap().push(Sent::Respond(
             response.kind,
             data.and_then(|data| data.content.clone()),
             data.is_some_and(ephemeral),
         ));
-        Box::pin(async { Ok(()) })
+        let result = if self.refuse_acknowledgements {
+            Err(RespondError::new("unknown interaction"))
+        } else {
+            Ok(())
+        };
+        Box::pin(async move { result })
     }
 
     fn edit_original<'a>(
@@ -52,7 +62,7 @@ impl Responder for Recorder {
         _: &'a InteractionTarget,
         data: &'a InteractionResponseData,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
-        self.0
+        self.sent
             .lock()
             .unwrap()
             .push(Sent::Edit(data.content.clone()));
@@ -64,7 +74,7 @@ impl Responder for Recorder {
         _: &'a InteractionTarget,
         data: &'a InteractionResponseData,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
-        self.0
+        self.sent
             .lock()
             .unwrap()
             .push(Sent::Followup(data.content.clone(), ephemeral(data)));
@@ -113,7 +123,11 @@ impl Command for Scripted {
 
     fn component(&self, ctx: ComponentContext) -> BoxFuture<'_, Result<Reply, CommandError>> {
         Box::pin(async move {
-            if ctx.caller.user_id.get() == 2 {
+            if ctx.caller.user_id.get() == 4 {
+                // Outlasts the acknowledgement budget before it refuses.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            if ctx.caller.user_id.get() != 1 {
                 return Err(CommandError::user(
                     "only the user who ran the command can confirm it",
                 ));
@@ -260,6 +274,31 @@ async fn commands_are_acknowledged_as_the_protocol_requires() {
     }
 }
 
+/// Once Discord has rejected the deferral, every edit of the message is bound to fail:
+/// none is sent, neither for progress nor for the result.
+#[tokio::test(start_paused = true)]
+async fn nothing_follows_a_failed_acknowledgement() {
+    let table = [
+        ("slow", Kind::DeferredChannelMessageWithSource),
+        ("deferred", Kind::DeferredChannelMessageWithSource),
+    ];
+    for (name, deferral) in table {
+        let recorder = Recorder {
+            refuse_acknowledgements: true,
+            ..Recorder::default()
+        };
+        let finished = dispatcher(None).handle(command(name), &recorder, 0).await;
+        assert_eq!(
+            (recorder.sent(), finished.outcome),
+            (
+                vec![Sent::Respond(deferral, None, false)],
+                Outcome::ResponseFailed
+            ),
+            "/{name}"
+        );
+    }
+}
+
 #[derive(Default)]
 struct AuditLog(Mutex<Vec<crate::AuditEvent>>);
 
@@ -312,7 +351,7 @@ async fn the_policy_decides_and_every_run_is_audited() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn buttons_reach_their_command_and_refusals_go_to_the_clicker_alone() {
     let click = |user| {
         interaction(
@@ -336,6 +375,20 @@ async fn buttons_reach_their_command_and_refusals_go_to_the_clicker_alone() {
                 "⚠️ only the user who ran the command can confirm it",
                 true
             )],
+            Outcome::UserError
+        )
+    );
+    // Once the click is deferred, the refusal is a private followup: the message stays.
+    assert_eq!(
+        run(click(4)).await,
+        (
+            vec![
+                Sent::Respond(Kind::DeferredUpdateMessage, None, false),
+                Sent::Followup(
+                    Some("⚠️ only the user who ran the command can confirm it".into()),
+                    true
+                ),
+            ],
             Outcome::UserError
         )
     );
@@ -405,6 +458,114 @@ async fn shutdown_finishes_work_in_flight_and_turns_new_work_away() {
             true
         )]
     );
+}
+
+/// The `command.*` fields recorded on the `interaction` span.
+#[derive(Default, Clone)]
+struct CommandFields(Arc<Mutex<std::collections::BTreeMap<String, String>>>);
+
+impl<S> tracing_subscriber::Layer<S> for CommandFields
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attributes: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if attributes.metadata().name() == "interaction" {
+            attributes.record(&mut self.clone());
+        }
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        context: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if context
+            .span(id)
+            .is_some_and(|span| span.name() == "interaction")
+        {
+            values.record(&mut self.clone());
+        }
+    }
+}
+
+impl tracing::field::Visit for CommandFields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name().starts_with("command.") {
+            self.0
+                .lock()
+                .unwrap()
+                .insert(field.name().to_owned(), value.to_owned());
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        self.record_str(field, &format!("{value:?}"));
+    }
+}
+
+/// Whatever the interaction's origin, the command is recorded the same way: from its
+/// signature when the bot has it.
+#[tokio::test]
+async fn the_span_records_the_command_from_its_signature() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let table = [
+        ("slash command", command("quick")),
+        (
+            "slash command with options",
+            interaction(
+                2,
+                1,
+                json!({"id": "9", "name": "quick", "type": 1, "options": [{"name": "name", "type": 3, "value": "web-1"}]}),
+            ),
+        ),
+        (
+            "click",
+            interaction(
+                3,
+                1,
+                json!({"custom_id": "confirm|yes", "component_type": 2}),
+            ),
+        ),
+        (
+            "autocomplete",
+            interaction(
+                4,
+                1,
+                json!({"id": "9", "name": "quick", "type": 1, "options": [{"name": "name", "type": 3, "value": "we", "focused": true}]}),
+            ),
+        ),
+        ("unknown command", command("gone")),
+        (
+            "stale button",
+            interaction(3, 1, json!({"custom_id": "removed|x", "component_type": 2})),
+        ),
+    ];
+    let mut actual = String::new();
+    for (name, interaction) in table {
+        let fields = CommandFields::default();
+        let subscriber = tracing_subscriber::registry().with(fields.clone());
+        let _default = tracing::subscriber::set_default(subscriber);
+        dispatcher(None)
+            .handle(interaction, &Recorder::default(), 0)
+            .await;
+        let recorded = fields.0.lock().unwrap().clone();
+        let _ = writeln!(actual, "{name}: {recorded:?}");
+    }
+    expect_test::expect![[r#"
+        slash command: {"command.kind": "read", "command.name": "quick", "command.options": ""}
+        slash command with options: {"command.kind": "read", "command.name": "quick", "command.options": "name=\"web-1\""}
+        click: {"command.kind": "read", "command.name": "confirm"}
+        autocomplete: {"command.kind": "read", "command.name": "quick", "command.options": "name=\"we\""}
+        unknown command: {"command.name": "gone"}
+        stale button: {}
+    "#]].assert_eq(&actual);
 }
 
 #[test]
