@@ -1,6 +1,10 @@
 //! Project automation: `cargo xtask <task>`.
 
 mod bench;
+mod build;
+mod image;
+mod output;
+mod stamp;
 mod test;
 
 use std::path::{Path, PathBuf};
@@ -22,12 +26,18 @@ enum Task {
     /// Measure throughput, acknowledgement latency and memory of the release build
     /// against a bare twilight floor, through the Discord simulator.
     Bench(bench::BenchArgs),
+    /// Build the azcord binary that ships, stamped with version, commit and build number.
+    Build(build::BuildArgs),
+    /// Build an OCI image layout of the release binary, reproducibly, without a daemon.
+    Image(image::ImageArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Test(args) => test::run(&args),
         Task::Bench(args) => bench::run(&args),
+        Task::Build(args) => build::run(&args),
+        Task::Image(args) => image::run(&args),
     }
 }
 
