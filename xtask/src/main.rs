@@ -4,6 +4,7 @@ mod bench;
 mod build;
 mod image;
 mod output;
+mod publish;
 mod stamp;
 mod test;
 
@@ -30,6 +31,8 @@ enum Task {
     Build(build::BuildArgs),
     /// Build an OCI image layout of the release binary, reproducibly, without a daemon.
     Image(image::ImageArgs),
+    /// Push the image layout to a registry, tagged with the commit and the version.
+    Publish(publish::PublishArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -38,6 +41,7 @@ fn main() -> anyhow::Result<()> {
         Task::Bench(args) => bench::run(&args),
         Task::Build(args) => build::run(&args),
         Task::Image(args) => image::run(&args),
+        Task::Publish(args) => publish::run(&args),
     }
 }
 

@@ -66,6 +66,13 @@ pub(crate) fn build_number() -> String {
         .unwrap_or_else(|| "0".to_owned())
 }
 
+/// Whether this is a build of the main branch: CircleCI's branch, else git's.
+pub(crate) fn on_main_branch() -> bool {
+    env_var("CIRCLE_BRANCH")
+        .or_else(|| git(&["branch", "--show-current"]))
+        .is_some_and(|branch| branch == "main")
+}
+
 /// The directory cargo builds into: `CARGO_TARGET_DIR`, else `target/` at the root.
 pub(crate) fn target_dir() -> PathBuf {
     let root = crate::project_root();

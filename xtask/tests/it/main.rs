@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 mod image;
+mod publish;
+mod registry;
 mod tools;
 
 use std::{
