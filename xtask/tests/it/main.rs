@@ -10,18 +10,23 @@ mod tools;
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output},
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::{
+        OnceLock,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
-/// A fresh directory under cargo's scratch space for integration tests.
+/// A fresh directory under cargo's scratch space for integration tests. What an
+/// earlier run left there is removed on first use, so runs do not pile up images.
 pub(crate) fn scratch_dir(purpose: &str) -> PathBuf {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "{purpose}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let root = ROOT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("xtask-it");
+        let _ = std::fs::remove_dir_all(&root);
+        root
+    });
+    let dir = root.join(format!("{purpose}-{}", NEXT.fetch_add(1, Ordering::SeqCst)));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
