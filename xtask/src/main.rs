@@ -1,8 +1,13 @@
 //! Project automation: `cargo xtask <task>`.
 
 mod bench;
+mod build;
 mod ci;
 mod deploy;
+mod image;
+mod output;
+mod publish;
+mod stamp;
 mod test;
 mod trace;
 
@@ -31,6 +36,12 @@ enum Task {
     Deploy(deploy::DeployArgs),
     /// What the CircleCI jobs call: one trace per workflow (docs/ci.md).
     Ci(ci::CiArgs),
+    /// Build the azcord binary that ships, stamped with version, commit and build number.
+    Build(build::BuildArgs),
+    /// Build an OCI image layout of the release binary, reproducibly, without a daemon.
+    Image(image::ImageArgs),
+    /// Push the image layout to a registry, tagged with the commit and the version.
+    Publish(publish::PublishArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -39,6 +50,9 @@ fn main() -> anyhow::Result<ExitCode> {
         Task::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
         Task::Deploy(args) => deploy::run(&args).map(|()| ExitCode::SUCCESS),
         Task::Ci(args) => ci::run(&args),
+        Task::Build(args) => build::run(&args).map(|()| ExitCode::SUCCESS),
+        Task::Image(args) => image::run(&args).map(|()| ExitCode::SUCCESS),
+        Task::Publish(args) => publish::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -8,7 +8,7 @@ pub struct BuildInfo {
     pub version: String,
     /// The git commit, or `unknown` for a build outside a checkout.
     pub git_sha: String,
-    /// The CI build number, or `local`.
+    /// The CI build number, or 0 for a local build.
     pub build: String,
 }
 
