@@ -2,12 +2,12 @@
 
 use std::fmt::Write as _;
 
-use azcord_azure::{ContainerGroupAction, ContainerGroupSummary, ContainerName};
+use azcord_azure::{ContainerGroupName, ContainerGroupSummary, ContainerName};
 use azcord_command::{Reply, code_block_table};
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder};
 use unicode_width::UnicodeWidthStr as _;
 
-use crate::resolve::GroupTarget;
+use azcord_resource::Resource;
 
 const AZURE_BLUE: u32 = 0x0078D4;
 /// What fits in an embed description (4096 characters), leaving room for the closing lines.
@@ -135,7 +135,12 @@ pub(crate) fn status(group: &ContainerGroupSummary) -> Reply {
 }
 
 /// The end of one container's log in a code block, cut from the top to fit an embed.
-pub(crate) fn logs(target: &GroupTarget, container: &ContainerName, tail: u32, log: &str) -> Reply {
+pub(crate) fn logs(
+    target: &Resource<ContainerGroupName>,
+    container: &ContainerName,
+    tail: u32,
+    log: &str,
+) -> Reply {
     let Some(excerpt) = log_excerpt(log, DESCRIPTION_BUDGET) else {
         return Reply::text(format!(
             "The log of **{container}** in `{}/{}` is empty: the container has written nothing yet.",
@@ -219,103 +224,6 @@ pub(crate) fn log_excerpt(log: &str, budget: usize) -> Option<LogExcerpt> {
         text: lines[omitted_lines..].join("\n"),
         omitted_lines,
     })
-}
-
-/// Words for an action in progress and done.
-pub(crate) struct Verbs {
-    pub(crate) command: &'static str,
-    pub(crate) doing: &'static str,
-    pub(crate) done: &'static str,
-    pub(crate) button: &'static str,
-}
-
-pub(crate) fn verbs(action: ContainerGroupAction) -> Verbs {
-    match action {
-        ContainerGroupAction::Start => Verbs {
-            command: "start",
-            doing: "Starting",
-            done: "is running",
-            button: "Start",
-        },
-        ContainerGroupAction::Stop => Verbs {
-            command: "stop",
-            doing: "Stopping",
-            done: "is stopped (no longer billed)",
-            button: "Stop",
-        },
-        ContainerGroupAction::Restart => Verbs {
-            command: "restart",
-            doing: "Restarting",
-            done: "has restarted",
-            button: "Restart",
-        },
-    }
-}
-
-/// The question put before a costly action.
-pub(crate) fn confirmation(
-    action: ContainerGroupAction,
-    target: &GroupTarget,
-    ttl_secs: u64,
-) -> String {
-    let consequence = match action {
-        ContainerGroupAction::Stop => {
-            "Stopping **ends billing** for the group, but its containers are terminated: they lose their state and anything in ephemeral storage, and its public IP address may change when it is started again."
-        }
-        ContainerGroupAction::Restart => {
-            "Every container restarts in place, so they are briefly interrupted; billing does not change."
-        }
-        ContainerGroupAction::Start => "Starting it bills its containers from now on.",
-    };
-    format!(
-        "⚠️ {} **{}** in `{}`? {consequence}\nOnly you can answer; this expires in {ttl_secs} s.",
-        verbs(action).button,
-        target.name,
-        target.resource_group
-    )
-}
-
-pub(crate) fn progress(
-    action: ContainerGroupAction,
-    target: &GroupTarget,
-    elapsed_secs: Option<u64>,
-) -> String {
-    format!(
-        "🔄 {} **{}** in `{}`…{}",
-        verbs(action).doing,
-        target.name,
-        target.resource_group,
-        elapsed_secs
-            .map(|secs| format!(" {secs} s"))
-            .unwrap_or_default()
-    )
-}
-
-pub(crate) fn done(
-    action: ContainerGroupAction,
-    target: &GroupTarget,
-    elapsed_secs: u64,
-) -> String {
-    format!(
-        "✅ **{}** in `{}` {} · took {elapsed_secs} s",
-        target.name,
-        target.resource_group,
-        verbs(action).done
-    )
-}
-
-pub(crate) fn failed(
-    action: ContainerGroupAction,
-    target: &GroupTarget,
-    reason: &str,
-    elapsed_secs: u64,
-) -> String {
-    format!(
-        "Could not {} **{}** in `{}` · {reason} · after {elapsed_secs} s",
-        verbs(action).command,
-        target.name,
-        target.resource_group
-    )
 }
 
 /// A state as the list and status show it: an icon and the lowercase word.
@@ -473,7 +381,7 @@ mod tests {
         let log: String = (1..=1000)
             .map(|n| format!("2025-01-01T00:00:00Z line {n} ```\n"))
             .collect();
-        let target = GroupTarget {
+        let target = Resource {
             resource_group: azcord_azure::ResourceGroupName::new("prod-web").unwrap(),
             name: azcord_azure::ContainerGroupName::new("frontend").unwrap(),
         };

@@ -2,11 +2,9 @@
 
 use std::fmt::Write as _;
 
-use azcord_azure::{PowerState, VmAction, VmDetails, VmSummary};
+use azcord_azure::{PowerState, VmDetails, VmSummary};
 use azcord_command::{Reply, code_block_table};
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder};
-
-use crate::resolve::VmTarget;
 
 const AZURE_BLUE: u32 = 0x0078D4;
 /// What fits in an embed description, leaving room for the closing lines.
@@ -119,96 +117,4 @@ fn icon(state: &PowerState) -> &'static str {
         PowerState::Starting | PowerState::Stopping | PowerState::Deallocating => "🔄",
         PowerState::Unknown(_) => "❔",
     }
-}
-
-/// Words for an action in progress and done.
-pub(crate) struct Verbs {
-    pub(crate) command: &'static str,
-    pub(crate) doing: &'static str,
-    pub(crate) done: &'static str,
-    pub(crate) button: &'static str,
-}
-
-pub(crate) fn verbs(action: VmAction) -> Verbs {
-    match action {
-        VmAction::Start => Verbs {
-            command: "start",
-            doing: "Starting",
-            done: "is running",
-            button: "Start",
-        },
-        VmAction::PowerOff => Verbs {
-            command: "stop",
-            doing: "Stopping",
-            done: "is stopped (compute still billed)",
-            button: "Stop",
-        },
-        VmAction::Deallocate => Verbs {
-            command: "deallocate",
-            doing: "Deallocating",
-            done: "is deallocated (compute no longer billed)",
-            button: "Deallocate",
-        },
-        VmAction::Restart => Verbs {
-            command: "restart",
-            doing: "Restarting",
-            done: "has restarted",
-            button: "Restart",
-        },
-    }
-}
-
-/// The question put before a costly action.
-pub(crate) fn confirmation(action: VmAction, target: &VmTarget, ttl_secs: u64) -> String {
-    let consequence = match action {
-        VmAction::PowerOff => {
-            "Stopping powers it off but keeps its hardware allocated: **compute is still billed**. To stop paying for compute, use `/vm deallocate` instead."
-        }
-        VmAction::Deallocate => {
-            "Deallocating releases its hardware: **compute billing stops** (disks are still billed) and a dynamic public IP address is released."
-        }
-        VmAction::Restart => "It is unavailable while it reboots; billing does not change.",
-        VmAction::Start => "Starting it bills compute from now on.",
-    };
-    format!(
-        "⚠️ {} **{}** in `{}`? {consequence}\nOnly you can answer; this expires in {ttl_secs} s.",
-        verbs(action).button,
-        target.name,
-        target.resource_group
-    )
-}
-
-pub(crate) fn progress(action: VmAction, target: &VmTarget, elapsed_secs: Option<u64>) -> String {
-    format!(
-        "🔄 {} **{}** in `{}`…{}",
-        verbs(action).doing,
-        target.name,
-        target.resource_group,
-        elapsed_secs
-            .map(|secs| format!(" {secs} s"))
-            .unwrap_or_default()
-    )
-}
-
-pub(crate) fn done(action: VmAction, target: &VmTarget, elapsed_secs: u64) -> String {
-    format!(
-        "✅ **{}** in `{}` {} · took {elapsed_secs} s",
-        target.name,
-        target.resource_group,
-        verbs(action).done
-    )
-}
-
-pub(crate) fn failed(
-    action: VmAction,
-    target: &VmTarget,
-    reason: &str,
-    elapsed_secs: u64,
-) -> String {
-    format!(
-        "Could not {} **{}** in `{}` · {reason} · after {elapsed_secs} s",
-        verbs(action).command,
-        target.name,
-        target.resource_group
-    )
 }
