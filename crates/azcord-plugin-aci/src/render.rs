@@ -3,31 +3,24 @@
 use std::fmt::Write as _;
 
 use azcord_azure::{ContainerGroupName, ContainerGroupSummary, ContainerName};
-use azcord_command::{Reply, code_block_table};
+use azcord_command::Reply;
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder};
 use unicode_width::UnicodeWidthStr as _;
 
-use azcord_resource::Resource;
+use azcord_resource::{
+    Resource,
+    render::{AZURE_BLUE, DESCRIPTION_BUDGET, list_table},
+};
 
-const AZURE_BLUE: u32 = 0x0078D4;
-/// What fits in an embed description (4096 characters), leaving room for the closing lines.
-const DESCRIPTION_BUDGET: usize = 3800;
 /// The longest container list shown by name in the list; longer ones show a count.
 const CONTAINER_NAMES_WIDTH: usize = 24;
 
 /// The list of container groups as a table in one embed.
 pub(crate) fn list(groups: &[ContainerGroupSummary], resource_group: Option<&str>) -> Reply {
-    let scope = resource_group.map_or_else(
-        || "the subscription".to_owned(),
-        |group| format!("`{group}`"),
-    );
-    if groups.is_empty() {
-        return Reply::text(format!("There are no container groups in {scope}."));
-    }
-    let mut rows: Vec<[String; 6]> = groups
+    let rows = groups
         .iter()
         .map(|group| {
-            [
+            vec![
                 group.name.clone(),
                 group.resource_group.clone(),
                 group
@@ -40,9 +33,17 @@ pub(crate) fn list(groups: &[ContainerGroupSummary], resource_group: Option<&str
             ]
         })
         .collect();
-    rows.sort_by(|a, b| (&a[1], &a[0]).cmp(&(&b[1], &b[0])));
-    let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
-    let (mut table, shown) = code_block_table(
+    let count = plural(groups.len(), "container group");
+    // Azure's list leaves out instance views; `/aci status` has the state.
+    let running = groups.iter().any(|group| group.state.is_some()).then(|| {
+        groups
+            .iter()
+            .filter(|group| is_running(group.state.as_deref()))
+            .count()
+    });
+    list_table(
+        "container groups",
+        resource_group,
         &[
             "NAME",
             "RESOURCE GROUP",
@@ -51,35 +52,11 @@ pub(crate) fn list(groups: &[ContainerGroupSummary], resource_group: Option<&str
             "IP",
             "LOCATION",
         ],
-        &rows,
-        DESCRIPTION_BUDGET,
-    );
-    if shown < rows.len() {
-        let _ = write!(
-            table,
-            "\n… and {} more: narrow it with `resource_group:`",
-            rows.len() - shown
-        );
-    }
-    // Azure's list leaves out instance views; `/aci status` has the state.
-    let title = if groups.iter().any(|group| group.state.is_some()) {
-        let running = groups
-            .iter()
-            .filter(|group| is_running(group.state.as_deref()))
-            .count();
-        format!(
-            "{} in {scope} · {running} running",
-            plural(groups.len(), "container group")
-        )
-    } else {
-        format!("{} in {scope}", plural(groups.len(), "container group"))
-    };
-    Reply::embed(
-        EmbedBuilder::new()
-            .title(title)
-            .description(table)
-            .color(AZURE_BLUE)
-            .build(),
+        rows,
+        |scope| match running {
+            Some(running) => format!("{count} in {scope} · {running} running"),
+            None => format!("{count} in {scope}"),
+        },
     )
 }
 

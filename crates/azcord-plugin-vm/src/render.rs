@@ -1,28 +1,16 @@
 //! What the `/vm` commands show: pure functions from Azure's data to replies.
 
-use std::fmt::Write as _;
-
 use azcord_azure::{PowerState, VmDetails, VmSummary};
-use azcord_command::{Reply, code_block_table};
+use azcord_command::Reply;
+use azcord_resource::render::{AZURE_BLUE, list_table};
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder};
-
-const AZURE_BLUE: u32 = 0x0078D4;
-/// What fits in an embed description, leaving room for the closing lines.
-const DESCRIPTION_BUDGET: usize = 3800;
 
 /// The list of VMs as a table in one embed.
 pub(crate) fn list(vms: &[VmSummary], resource_group: Option<&str>) -> Reply {
-    let scope = resource_group.map_or_else(
-        || "the subscription".to_owned(),
-        |group| format!("`{group}`"),
-    );
-    if vms.is_empty() {
-        return Reply::text(format!("There are no VMs in {scope}."));
-    }
-    let mut rows: Vec<[String; 5]> = vms
+    let rows = vms
         .iter()
         .map(|vm| {
-            [
+            vec![
                 vm.name.clone(),
                 vm.resource_group.clone(),
                 vm.power_state.as_ref().map_or_else(
@@ -34,31 +22,16 @@ pub(crate) fn list(vms: &[VmSummary], resource_group: Option<&str>) -> Reply {
             ]
         })
         .collect();
-    rows.sort_by(|a, b| (&a[1], &a[0]).cmp(&(&b[1], &b[0])));
-    let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
-    let (mut table, shown) = code_block_table(
-        &["NAME", "RESOURCE GROUP", "STATE", "SIZE", "LOCATION"],
-        &rows,
-        DESCRIPTION_BUDGET,
-    );
-    if shown < rows.len() {
-        let _ = write!(
-            table,
-            "\n… and {} more: narrow it with `resource_group:`",
-            rows.len() - shown
-        );
-    }
     let running = vms
         .iter()
         .filter(|vm| vm.power_state == Some(PowerState::Running))
         .count();
-    let title = format!("{} VMs in {scope} · {running} running", vms.len());
-    Reply::embed(
-        EmbedBuilder::new()
-            .title(title)
-            .description(table)
-            .color(AZURE_BLUE)
-            .build(),
+    list_table(
+        "VMs",
+        resource_group,
+        &["NAME", "RESOURCE GROUP", "STATE", "SIZE", "LOCATION"],
+        rows,
+        |scope| format!("{} VMs in {scope} · {running} running", vms.len()),
     )
 }
 

@@ -377,3 +377,48 @@ async fn an_action_is_confirmed_begun_and_followed_whether_azure_polls_or_not() 
         ]
     "#]].assert_debug_eq(&transcript);
 }
+
+#[test]
+fn a_list_is_sorted_by_group_then_name_and_cut_to_fit() {
+    let row = |name: &str, group: &str| vec![name.to_owned(), group.to_owned()];
+    let title = |scope: &str| format!("machines in {scope}");
+    let reply = crate::render::list_table(
+        "machines",
+        None,
+        &["NAME", "GROUP"],
+        vec![row("b", "prod"), row("a", "staging"), row("a", "prod")],
+        title,
+    );
+    let embed = &reply.embeds[0];
+    expect_test::expect![[r#"
+        machines in the subscription
+        ```
+        NAME  GROUP
+        a     prod
+        b     prod
+        a     staging
+        ```"#]]
+    .assert_eq(&format!(
+        "{}\n{}",
+        embed.title.as_deref().unwrap(),
+        embed.description.as_deref().unwrap()
+    ));
+
+    let many = (0..500)
+        .map(|n| row(&format!("machine-{n:03}"), "prod"))
+        .collect();
+    let reply = crate::render::list_table("machines", None, &["NAME", "GROUP"], many, title);
+    let description = reply.embeds[0].description.as_deref().unwrap();
+    assert!(description.len() <= 4096, "{}", description.len());
+    let more = description.lines().last().unwrap();
+    assert!(
+        more.starts_with("… and ") && more.ends_with(" more: narrow it with `resource_group:`"),
+        "{more}"
+    );
+
+    let none = crate::render::list_table("machines", Some("empty"), &["NAME"], Vec::new(), title);
+    assert_eq!(
+        none.content.as_deref(),
+        Some("There are no machines in `empty`.")
+    );
+}
