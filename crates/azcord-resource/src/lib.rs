@@ -21,6 +21,3 @@ pub use resource::{
     ActionExample, ActionSpec, AzureSettings, Resource, ResourceNames, ResourceType, Verbs,
     confirms,
 };
-
-#[cfg(test)]
-mod tests;

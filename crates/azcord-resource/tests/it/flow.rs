@@ -19,9 +19,9 @@ use azcord_command::{
     },
 };
 
-use crate::{
+use azcord_resource::{
     ActionExample, ActionSpec, AzureSettings, Resource, ResourceFlow, ResourceNames, ResourceType,
-    Verbs, confirms,
+    Verbs, confirms, render,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,9 +158,15 @@ impl Operations for Polls {
     }
 }
 
-/// A resource type can be held as `dyn`.
-#[allow(dead_code)]
-fn object_safe(_: &dyn ResourceType<Name = VmName, Summary = VmSummary, Action = Lever>) {}
+#[test]
+fn a_resource_type_can_be_held_as_dyn() {
+    let held: Box<dyn ResourceType<Name = VmName, Summary = VmSummary, Action = Lever>> =
+        Box::new(Machines {
+            calls: Arc::default(),
+        });
+    assert_eq!(held.names().group, "machine");
+    assert_eq!(held.actions().len(), 3);
+}
 
 #[test]
 fn only_a_destructive_action_asks_first() {
@@ -382,7 +388,7 @@ async fn an_action_is_confirmed_begun_and_followed_whether_azure_polls_or_not() 
 fn a_list_is_sorted_by_group_then_name_and_cut_to_fit() {
     let row = |name: &str, group: &str| vec![name.to_owned(), group.to_owned()];
     let title = |scope: &str| format!("machines in {scope}");
-    let reply = crate::render::list_table(
+    let reply = render::list_table(
         "machines",
         None,
         &["NAME", "GROUP"],
@@ -407,7 +413,7 @@ fn a_list_is_sorted_by_group_then_name_and_cut_to_fit() {
     let many = (0..500)
         .map(|n| row(&format!("machine-{n:03}"), "prod"))
         .collect();
-    let reply = crate::render::list_table("machines", None, &["NAME", "GROUP"], many, title);
+    let reply = render::list_table("machines", None, &["NAME", "GROUP"], many, title);
     let description = reply.embeds[0].description.as_deref().unwrap();
     assert!(description.len() <= 4096, "{}", description.len());
     let more = description.lines().last().unwrap();
@@ -416,7 +422,7 @@ fn a_list_is_sorted_by_group_then_name_and_cut_to_fit() {
         "{more}"
     );
 
-    let none = crate::render::list_table("machines", Some("empty"), &["NAME"], Vec::new(), title);
+    let none = render::list_table("machines", Some("empty"), &["NAME"], Vec::new(), title);
     assert_eq!(
         none.content.as_deref(),
         Some("There are no machines in `empty`.")
