@@ -16,8 +16,8 @@ use azcord_command::{
     Signature, twilight_model::application::command::CommandOptionChoice,
 };
 use azcord_resource::{
-    ActionExample, ActionSpec, AzureSettings, NameOption, Resource, ResourceFlow, ResourceNames,
-    ResourceType, Verbs, azure_error, name_option,
+    ActionExample, ActionSpec, AzureSettings, Resource, ResourceFlow, ResourceNames, ResourceType,
+    Verbs, azure_error, name_option,
 };
 
 /// The `/vm` plugin over `azure`.
@@ -158,9 +158,7 @@ impl Command for Status {
 
     fn run(&self, ctx: Context) -> BoxFuture<'_, Result<Reply, CommandError>> {
         Box::pin(async move {
-            let options: NameOption = ctx.options()?;
-            let target = self.0.resolve(&options.name).await?;
-            ctx.authorize_resource_group(target.resource_group.as_str())?;
+            let target = self.0.authorized_target(&ctx).await?;
             let details = self
                 .0
                 .resource()

@@ -177,9 +177,7 @@ impl<R: ResourceType> Command for Act<R> {
 
     fn run(&self, ctx: Context) -> BoxFuture<'_, Result<Reply, CommandError>> {
         Box::pin(async move {
-            let options: NameOption = ctx.options()?;
-            let target = self.flow.resolve(&options.name).await?;
-            ctx.authorize_resource_group(target.resource_group.as_str())?;
+            let target = self.flow.authorized_target(&ctx).await?;
             if !confirms(self.spec.kind) {
                 return self.execute(target, &ctx.progress).await;
             }

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use azcord_azure::{Named, Operations, ResourceGroupName, Target, find_unique};
 use azcord_command::{
-    AutocompleteContext, CommandError, Confirmations, Plugin, TtlCache,
+    AutocompleteContext, CommandError, Confirmations, Context, Plugin, TtlCache,
     twilight_model::application::command::{CommandOptionChoice, CommandOptionChoiceValue},
 };
 
-use crate::{Act, AzureSettings, List, Resource, ResourceType, azure_error};
+use crate::{Act, AzureSettings, List, NameOption, Resource, ResourceType, azure_error};
 
 /// One resource type with what its commands share: the list cache behind names and
 /// autocomplete, the open confirmations, and how to follow an operation.
@@ -75,6 +75,18 @@ impl<R: ResourceType> ResourceFlow<R> {
     /// The one resource the `name` option means.
     pub async fn resolve(&self, input: &str) -> Result<Resource<R::Name>, CommandError> {
         self.locate(self.parse(input)?).await
+    }
+
+    /// The one resource the command's `name` option means, once the caller may act on
+    /// its resource group: the first steps of every command on one resource.
+    pub async fn authorized_target(
+        &self,
+        ctx: &Context,
+    ) -> Result<Resource<R::Name>, CommandError> {
+        let options: NameOption = ctx.options()?;
+        let target = self.resolve(&options.name).await?;
+        ctx.authorize_resource_group(target.resource_group.as_str())?;
+        Ok(target)
     }
 
     /// The one resource a parsed `name` option means: looked up in the cached list
