@@ -2,32 +2,25 @@
 
 use std::fmt::Write as _;
 
-use azcord_azure::{ContainerGroupAction, ContainerGroupSummary, ContainerName};
-use azcord_command::{Reply, code_block_table};
+use azcord_azure::{ContainerGroupName, ContainerGroupSummary, ContainerName};
+use azcord_command::Reply;
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder};
 use unicode_width::UnicodeWidthStr as _;
 
-use crate::resolve::GroupTarget;
+use azcord_resource::{
+    Resource,
+    render::{AZURE_BLUE, DESCRIPTION_BUDGET, list_table},
+};
 
-const AZURE_BLUE: u32 = 0x0078D4;
-/// What fits in an embed description (4096 characters), leaving room for the closing lines.
-const DESCRIPTION_BUDGET: usize = 3800;
 /// The longest container list shown by name in the list; longer ones show a count.
 const CONTAINER_NAMES_WIDTH: usize = 24;
 
 /// The list of container groups as a table in one embed.
 pub(crate) fn list(groups: &[ContainerGroupSummary], resource_group: Option<&str>) -> Reply {
-    let scope = resource_group.map_or_else(
-        || "the subscription".to_owned(),
-        |group| format!("`{group}`"),
-    );
-    if groups.is_empty() {
-        return Reply::text(format!("There are no container groups in {scope}."));
-    }
-    let mut rows: Vec<[String; 6]> = groups
+    let rows = groups
         .iter()
         .map(|group| {
-            [
+            vec![
                 group.name.clone(),
                 group.resource_group.clone(),
                 group
@@ -40,9 +33,17 @@ pub(crate) fn list(groups: &[ContainerGroupSummary], resource_group: Option<&str
             ]
         })
         .collect();
-    rows.sort_by(|a, b| (&a[1], &a[0]).cmp(&(&b[1], &b[0])));
-    let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
-    let (mut table, shown) = code_block_table(
+    let count = plural(groups.len(), "container group");
+    // Azure's list leaves out instance views; `/aci status` has the state.
+    let running = groups.iter().any(|group| group.state.is_some()).then(|| {
+        groups
+            .iter()
+            .filter(|group| is_running(group.state.as_deref()))
+            .count()
+    });
+    list_table(
+        "container groups",
+        resource_group,
         &[
             "NAME",
             "RESOURCE GROUP",
@@ -51,35 +52,11 @@ pub(crate) fn list(groups: &[ContainerGroupSummary], resource_group: Option<&str
             "IP",
             "LOCATION",
         ],
-        &rows,
-        DESCRIPTION_BUDGET,
-    );
-    if shown < rows.len() {
-        let _ = write!(
-            table,
-            "\n… and {} more: narrow it with `resource_group:`",
-            rows.len() - shown
-        );
-    }
-    // Azure's list leaves out instance views; `/aci status` has the state.
-    let title = if groups.iter().any(|group| group.state.is_some()) {
-        let running = groups
-            .iter()
-            .filter(|group| is_running(group.state.as_deref()))
-            .count();
-        format!(
-            "{} in {scope} · {running} running",
-            plural(groups.len(), "container group")
-        )
-    } else {
-        format!("{} in {scope}", plural(groups.len(), "container group"))
-    };
-    Reply::embed(
-        EmbedBuilder::new()
-            .title(title)
-            .description(table)
-            .color(AZURE_BLUE)
-            .build(),
+        rows,
+        |scope| match running {
+            Some(running) => format!("{count} in {scope} · {running} running"),
+            None => format!("{count} in {scope}"),
+        },
     )
 }
 
@@ -135,7 +112,12 @@ pub(crate) fn status(group: &ContainerGroupSummary) -> Reply {
 }
 
 /// The end of one container's log in a code block, cut from the top to fit an embed.
-pub(crate) fn logs(target: &GroupTarget, container: &ContainerName, tail: u32, log: &str) -> Reply {
+pub(crate) fn logs(
+    target: &Resource<ContainerGroupName>,
+    container: &ContainerName,
+    tail: u32,
+    log: &str,
+) -> Reply {
     let Some(excerpt) = log_excerpt(log, DESCRIPTION_BUDGET) else {
         return Reply::text(format!(
             "The log of **{container}** in `{}/{}` is empty: the container has written nothing yet.",
@@ -219,103 +201,6 @@ pub(crate) fn log_excerpt(log: &str, budget: usize) -> Option<LogExcerpt> {
         text: lines[omitted_lines..].join("\n"),
         omitted_lines,
     })
-}
-
-/// Words for an action in progress and done.
-pub(crate) struct Verbs {
-    pub(crate) command: &'static str,
-    pub(crate) doing: &'static str,
-    pub(crate) done: &'static str,
-    pub(crate) button: &'static str,
-}
-
-pub(crate) fn verbs(action: ContainerGroupAction) -> Verbs {
-    match action {
-        ContainerGroupAction::Start => Verbs {
-            command: "start",
-            doing: "Starting",
-            done: "is running",
-            button: "Start",
-        },
-        ContainerGroupAction::Stop => Verbs {
-            command: "stop",
-            doing: "Stopping",
-            done: "is stopped (no longer billed)",
-            button: "Stop",
-        },
-        ContainerGroupAction::Restart => Verbs {
-            command: "restart",
-            doing: "Restarting",
-            done: "has restarted",
-            button: "Restart",
-        },
-    }
-}
-
-/// The question put before a costly action.
-pub(crate) fn confirmation(
-    action: ContainerGroupAction,
-    target: &GroupTarget,
-    ttl_secs: u64,
-) -> String {
-    let consequence = match action {
-        ContainerGroupAction::Stop => {
-            "Stopping **ends billing** for the group, but its containers are terminated: they lose their state and anything in ephemeral storage, and its public IP address may change when it is started again."
-        }
-        ContainerGroupAction::Restart => {
-            "Every container restarts in place, so they are briefly interrupted; billing does not change."
-        }
-        ContainerGroupAction::Start => "Starting it bills its containers from now on.",
-    };
-    format!(
-        "⚠️ {} **{}** in `{}`? {consequence}\nOnly you can answer; this expires in {ttl_secs} s.",
-        verbs(action).button,
-        target.name,
-        target.resource_group
-    )
-}
-
-pub(crate) fn progress(
-    action: ContainerGroupAction,
-    target: &GroupTarget,
-    elapsed_secs: Option<u64>,
-) -> String {
-    format!(
-        "🔄 {} **{}** in `{}`…{}",
-        verbs(action).doing,
-        target.name,
-        target.resource_group,
-        elapsed_secs
-            .map(|secs| format!(" {secs} s"))
-            .unwrap_or_default()
-    )
-}
-
-pub(crate) fn done(
-    action: ContainerGroupAction,
-    target: &GroupTarget,
-    elapsed_secs: u64,
-) -> String {
-    format!(
-        "✅ **{}** in `{}` {} · took {elapsed_secs} s",
-        target.name,
-        target.resource_group,
-        verbs(action).done
-    )
-}
-
-pub(crate) fn failed(
-    action: ContainerGroupAction,
-    target: &GroupTarget,
-    reason: &str,
-    elapsed_secs: u64,
-) -> String {
-    format!(
-        "Could not {} **{}** in `{}` · {reason} · after {elapsed_secs} s",
-        verbs(action).command,
-        target.name,
-        target.resource_group
-    )
 }
 
 /// A state as the list and status show it: an icon and the lowercase word.
@@ -473,7 +358,7 @@ mod tests {
         let log: String = (1..=1000)
             .map(|n| format!("2025-01-01T00:00:00Z line {n} ```\n"))
             .collect();
-        let target = GroupTarget {
+        let target = Resource {
             resource_group: azcord_azure::ResourceGroupName::new("prod-web").unwrap(),
             name: azcord_azure::ContainerGroupName::new("frontend").unwrap(),
         };

@@ -1,44 +1,11 @@
-//! From what the user typed to one container group, and to one of its containers.
+//! From what the user typed to one container of a container group.
 
-use azcord_azure::{
-    ContainerGroupName, ContainerGroupSummary, ContainerName, ResourceGroupName, Target,
-    find_unique,
-};
+use azcord_azure::{ContainerGroupSummary, ContainerName};
 use azcord_command::CommandError;
-
-/// One container group, named completely.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct GroupTarget {
-    pub(crate) resource_group: ResourceGroupName,
-    pub(crate) name: ContainerGroupName,
-}
-
-impl std::fmt::Display for GroupTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.name, self.resource_group)
-    }
-}
-
-/// Parses the `name` option: `group` or `resource_group/group`, checked against Azure's rules.
-pub(crate) fn parse(input: &str) -> Result<Target<ContainerGroupName>, CommandError> {
-    Target::parse(input, ContainerGroupName::new)
-        .map_err(|error| CommandError::user(error.to_string()))
-}
 
 /// Parses the `container` option, checked against Azure's rules.
 pub(crate) fn parse_container(input: &str) -> Result<ContainerName, CommandError> {
     ContainerName::new(input.trim()).map_err(|error| CommandError::user(error.to_string()))
-}
-
-/// Finds the one container group a name without a resource group means, in the
-/// subscription's list.
-pub(crate) fn unique(
-    name: &ContainerGroupName,
-    groups: &[ContainerGroupSummary],
-) -> Result<GroupTarget, CommandError> {
-    find_unique(name.as_str(), groups, "container group", "/aci list")
-        .map_err(CommandError::user)
-        .and_then(to_target)
 }
 
 /// The container of `group` whose log to read: the one asked for, or the only one.
@@ -76,19 +43,17 @@ pub(crate) fn container(
     }
 }
 
-fn to_target(group: &ContainerGroupSummary) -> Result<GroupTarget, CommandError> {
-    Ok(GroupTarget {
-        resource_group: ResourceGroupName::new(&group.resource_group)
-            .map_err(CommandError::internal)?,
-        name: ContainerGroupName::new(&group.name).map_err(CommandError::internal)?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use azcord_azure::ContainerSummary;
+    use azcord_azure::{ContainerGroupName, ContainerSummary, Target};
 
     use super::*;
+
+    /// The `name` option as the flow parses it, with Azure's rules for container groups.
+    fn parse(input: &str) -> Result<Target<ContainerGroupName>, CommandError> {
+        Target::parse(input, ContainerGroupName::new)
+            .map_err(|error| CommandError::user(error.to_string()))
+    }
 
     fn group(resource_group: &str, name: &str, containers: &[&str]) -> ContainerGroupSummary {
         ContainerGroupSummary {
@@ -115,31 +80,6 @@ mod tests {
             Ok(value) => value.to_string(),
             Err(CommandError::User(error)) => error.message().to_owned(),
             Err(other) => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn names_resolve_to_one_group_or_say_why_not() {
-        let groups = [
-            group("prod-web", "frontend", &[]),
-            group("staging", "frontend", &[]),
-            group("staging", "worker", &[]),
-        ];
-        let table = [
-            ("worker", "worker (staging)"),
-            (" worker ", "worker (staging)"),
-            (
-                "jobs",
-                "there is no container group named `jobs` in the subscription; `/aci list` shows them",
-            ),
-            (
-                "frontend",
-                "`frontend` is in 2 resource groups: `prod-web/frontend`, `staging/frontend`. Say which, such as `name:prod-web/frontend`",
-            ),
-        ];
-        for (input, expected) in table {
-            let target = parse(input).unwrap();
-            assert_eq!(message(unique(&target.name, &groups)), expected, "{input}");
         }
     }
 

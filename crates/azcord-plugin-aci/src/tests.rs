@@ -24,7 +24,9 @@ use azcord_command::{
 };
 use azcord_sim::terminal::parse_command_line;
 
-use crate::{AciSettings, plugin, render, resolve::GroupTarget};
+use azcord_resource::{AzureSettings, Resource};
+
+use crate::{plugin, render};
 
 /// A subscription in memory that records what it is asked. Start and restart are
 /// long-running and end on the first poll; stop answers at once, as ACI's does.
@@ -255,13 +257,13 @@ fn azure(fake: &Arc<Fake>) -> Azure {
     }
 }
 
-fn settings() -> AciSettings {
-    AciSettings {
+fn settings() -> AzureSettings {
+    AzureSettings {
         wait: WaitOptions {
             default_interval: Duration::from_millis(1),
             ..WaitOptions::default()
         },
-        ..AciSettings::default()
+        ..AzureSettings::default()
     }
 }
 
@@ -374,7 +376,7 @@ fn status_shows_every_container() {
 
 #[test]
 fn logs_are_a_code_block() {
-    let target = GroupTarget {
+    let target = Resource {
         resource_group: ResourceGroupName::new("dev-sandbox").unwrap(),
         name: ContainerGroupName::new("jobs").unwrap(),
     };

@@ -1,62 +1,181 @@
 //! `/vm`: list, inspect, start, stop, deallocate and restart Azure virtual machines.
+//!
+//! The list, the actions and autocomplete are azcord-resource's flow; this crate says
+//! what is the VMs' own: their names, calls and wording, and `/vm status`.
 
-mod commands;
 mod render;
-mod resolve;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
-use azcord_azure::{Azure, VmAction, VmSummary, WaitOptions};
-use azcord_command::{Confirmations, Plugin, TtlCache};
+use azcord_azure::{
+    Azure, AzureError, NameError, PendingOperation, PowerState, ResourceGroupName, VmAction,
+    VmName, VmSummary,
+};
+use azcord_command::{
+    AutocompleteContext, BoxFuture, Command, CommandError, CommandKind, Context, Plugin, Reply,
+    Signature, twilight_model::application::command::CommandOptionChoice,
+};
+use azcord_resource::{
+    ActionExample, ActionSpec, AzureSettings, Resource, ResourceFlow, ResourceNames, ResourceType,
+    Verbs, azure_error, name_option,
+};
 
-/// How the `/vm` commands behave.
-#[derive(Debug, Clone, Copy)]
-pub struct VmSettings {
-    /// How long the VM list behind names and autocomplete is reused.
-    pub cache_ttl: Duration,
-    /// How long a Confirm button stays valid.
-    pub confirm_ttl: Duration,
-    /// How long to wait for an operation, and how to pace the polls.
-    pub wait: WaitOptions,
+/// The `/vm` plugin over `azure`.
+pub fn plugin(azure: &Azure, settings: AzureSettings) -> Plugin {
+    let flow = ResourceFlow::new(
+        VirtualMachines(Arc::clone(&azure.vms)),
+        Arc::clone(&azure.operations),
+        settings,
+    );
+    flow.with_actions(flow.plugin().command(Status(Arc::clone(&flow))))
 }
 
-impl Default for VmSettings {
-    fn default() -> Self {
-        Self {
-            cache_ttl: Duration::from_secs(30),
-            confirm_ttl: Duration::from_secs(60),
-            wait: WaitOptions::default(),
+/// Azure virtual machines as a resource type.
+struct VirtualMachines(Arc<dyn azcord_azure::VirtualMachines>);
+
+/// Every action shows the same example VM.
+const EXAMPLE: ActionExample = ActionExample {
+    name: "prod-web/web-2",
+    about: "web-2",
+};
+
+impl ResourceType for VirtualMachines {
+    type Name = VmName;
+    type Summary = VmSummary;
+    type Action = VmAction;
+
+    fn names(&self) -> ResourceNames {
+        ResourceNames {
+            group: "vm",
+            group_description: "Operate Azure virtual machines",
+            noun: "VM",
+            plural: "VMs",
+            list_description: "List VMs with their power state, size and location",
         }
+    }
+
+    fn parse_name(&self, input: &str) -> Result<VmName, NameError> {
+        VmName::new(input)
+    }
+
+    fn list<'a>(
+        &'a self,
+        resource_group: Option<&'a ResourceGroupName>,
+    ) -> BoxFuture<'a, Result<Vec<VmSummary>, AzureError>> {
+        self.0.list(resource_group)
+    }
+
+    fn begin<'a>(
+        &'a self,
+        target: &'a Resource<VmName>,
+        action: VmAction,
+    ) -> BoxFuture<'a, Result<PendingOperation, AzureError>> {
+        self.0.begin(&target.resource_group, &target.name, action)
+    }
+
+    fn actions(&self) -> Vec<ActionSpec<VmAction>> {
+        vec![
+            ActionSpec {
+                action: VmAction::Start,
+                verbs: Verbs {
+                    command: "start",
+                    doing: "Starting",
+                    done: "is running",
+                    button: "Start",
+                },
+                description: "Start a VM",
+                kind: CommandKind::Write,
+                consequence: "Starting it bills compute from now on.",
+                example: EXAMPLE,
+            },
+            ActionSpec {
+                action: VmAction::PowerOff,
+                verbs: Verbs {
+                    command: "stop",
+                    doing: "Stopping",
+                    done: "is stopped (compute still billed)",
+                    button: "Stop",
+                },
+                description: "Stop a VM (it stays allocated: compute is still billed)",
+                kind: CommandKind::Destructive,
+                consequence: "Stopping powers it off but keeps its hardware allocated: **compute is still billed**. To stop paying for compute, use `/vm deallocate` instead.",
+                example: EXAMPLE,
+            },
+            ActionSpec {
+                action: VmAction::Deallocate,
+                verbs: Verbs {
+                    command: "deallocate",
+                    doing: "Deallocating",
+                    done: "is deallocated (compute no longer billed)",
+                    button: "Deallocate",
+                },
+                description: "Stop a VM and release its hardware (compute billing stops)",
+                kind: CommandKind::Destructive,
+                consequence: "Deallocating releases its hardware: **compute billing stops** (disks are still billed) and a dynamic public IP address is released.",
+                example: EXAMPLE,
+            },
+            ActionSpec {
+                action: VmAction::Restart,
+                verbs: Verbs {
+                    command: "restart",
+                    doing: "Restarting",
+                    done: "has restarted",
+                    button: "Restart",
+                },
+                description: "Restart a VM",
+                kind: CommandKind::Destructive,
+                consequence: "It is unavailable while it reboots; billing does not change.",
+                example: EXAMPLE,
+            },
+        ]
+    }
+
+    fn state(&self, vm: &VmSummary) -> Option<String> {
+        vm.power_state
+            .as_ref()
+            .map(|state| PowerState::as_str(state).to_owned())
+    }
+
+    fn render_list(&self, vms: &[VmSummary], resource_group: Option<&str>) -> Reply {
+        render::list(vms, resource_group)
     }
 }
 
-/// The `/vm` plugin over `azure`.
-pub fn plugin(azure: &Azure, settings: VmSettings) -> Plugin {
-    let shared = Arc::new(Shared {
-        azure: azure.clone(),
-        cache: TtlCache::new(settings.cache_ttl),
-        confirmations: Confirmations::new(settings.confirm_ttl),
-        settings,
-    });
-    Plugin::new("vm")
-        .group("vm", "Operate Azure virtual machines")
-        .command(commands::List(Arc::clone(&shared)))
-        .command(commands::Status(Arc::clone(&shared)))
-        .command(commands::Act::new(VmAction::Start, Arc::clone(&shared)))
-        .command(commands::Act::new(VmAction::PowerOff, Arc::clone(&shared)))
-        .command(commands::Act::new(
-            VmAction::Deallocate,
-            Arc::clone(&shared),
-        ))
-        .command(commands::Act::new(VmAction::Restart, shared))
-}
+/// `/vm status name`.
+struct Status(Arc<ResourceFlow<VirtualMachines>>);
 
-/// What the commands share: Azure, the VM list cache and the open confirmations.
-struct Shared {
-    azure: Azure,
-    cache: TtlCache<Vec<VmSummary>>,
-    confirmations: Confirmations<resolve::VmTarget>,
-    settings: VmSettings,
+impl Command for Status {
+    fn signature(&self) -> Signature {
+        Signature::new("vm status", "Show one VM's details and power state")
+            .options(vec![name_option("VM")])
+            .guild_only()
+            .example("/vm status name:db-1", "details of db-1")
+            .example(
+                "/vm status name:staging/web-1",
+                "details of web-1 in the staging resource group",
+            )
+    }
+
+    fn run(&self, ctx: Context) -> BoxFuture<'_, Result<Reply, CommandError>> {
+        Box::pin(async move {
+            let target = self.0.authorized_target(&ctx).await?;
+            let details = self
+                .0
+                .resource()
+                .0
+                .get(&target.resource_group, &target.name)
+                .await
+                .map_err(azure_error)?;
+            Ok(render::status(&details))
+        })
+    }
+
+    fn autocomplete(
+        &self,
+        ctx: AutocompleteContext,
+    ) -> BoxFuture<'_, Result<Vec<CommandOptionChoice>, CommandError>> {
+        Box::pin(async move { self.0.suggest(&ctx).await })
+    }
 }
 
 #[cfg(test)]

@@ -1,30 +1,16 @@
 //! What the `/vm` commands show: pure functions from Azure's data to replies.
 
-use std::fmt::Write as _;
-
-use azcord_azure::{PowerState, VmAction, VmDetails, VmSummary};
-use azcord_command::{Reply, code_block_table};
+use azcord_azure::{PowerState, VmDetails, VmSummary};
+use azcord_command::Reply;
+use azcord_resource::render::{AZURE_BLUE, list_table};
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder};
-
-use crate::resolve::VmTarget;
-
-const AZURE_BLUE: u32 = 0x0078D4;
-/// What fits in an embed description, leaving room for the closing lines.
-const DESCRIPTION_BUDGET: usize = 3800;
 
 /// The list of VMs as a table in one embed.
 pub(crate) fn list(vms: &[VmSummary], resource_group: Option<&str>) -> Reply {
-    let scope = resource_group.map_or_else(
-        || "the subscription".to_owned(),
-        |group| format!("`{group}`"),
-    );
-    if vms.is_empty() {
-        return Reply::text(format!("There are no VMs in {scope}."));
-    }
-    let mut rows: Vec<[String; 5]> = vms
+    let rows = vms
         .iter()
         .map(|vm| {
-            [
+            vec![
                 vm.name.clone(),
                 vm.resource_group.clone(),
                 vm.power_state.as_ref().map_or_else(
@@ -36,31 +22,16 @@ pub(crate) fn list(vms: &[VmSummary], resource_group: Option<&str>) -> Reply {
             ]
         })
         .collect();
-    rows.sort_by(|a, b| (&a[1], &a[0]).cmp(&(&b[1], &b[0])));
-    let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
-    let (mut table, shown) = code_block_table(
-        &["NAME", "RESOURCE GROUP", "STATE", "SIZE", "LOCATION"],
-        &rows,
-        DESCRIPTION_BUDGET,
-    );
-    if shown < rows.len() {
-        let _ = write!(
-            table,
-            "\n… and {} more: narrow it with `resource_group:`",
-            rows.len() - shown
-        );
-    }
     let running = vms
         .iter()
         .filter(|vm| vm.power_state == Some(PowerState::Running))
         .count();
-    let title = format!("{} VMs in {scope} · {running} running", vms.len());
-    Reply::embed(
-        EmbedBuilder::new()
-            .title(title)
-            .description(table)
-            .color(AZURE_BLUE)
-            .build(),
+    list_table(
+        "VMs",
+        resource_group,
+        &["NAME", "RESOURCE GROUP", "STATE", "SIZE", "LOCATION"],
+        rows,
+        |scope| format!("{} VMs in {scope} · {running} running", vms.len()),
     )
 }
 
@@ -119,96 +90,4 @@ fn icon(state: &PowerState) -> &'static str {
         PowerState::Starting | PowerState::Stopping | PowerState::Deallocating => "🔄",
         PowerState::Unknown(_) => "❔",
     }
-}
-
-/// Words for an action in progress and done.
-pub(crate) struct Verbs {
-    pub(crate) command: &'static str,
-    pub(crate) doing: &'static str,
-    pub(crate) done: &'static str,
-    pub(crate) button: &'static str,
-}
-
-pub(crate) fn verbs(action: VmAction) -> Verbs {
-    match action {
-        VmAction::Start => Verbs {
-            command: "start",
-            doing: "Starting",
-            done: "is running",
-            button: "Start",
-        },
-        VmAction::PowerOff => Verbs {
-            command: "stop",
-            doing: "Stopping",
-            done: "is stopped (compute still billed)",
-            button: "Stop",
-        },
-        VmAction::Deallocate => Verbs {
-            command: "deallocate",
-            doing: "Deallocating",
-            done: "is deallocated (compute no longer billed)",
-            button: "Deallocate",
-        },
-        VmAction::Restart => Verbs {
-            command: "restart",
-            doing: "Restarting",
-            done: "has restarted",
-            button: "Restart",
-        },
-    }
-}
-
-/// The question put before a costly action.
-pub(crate) fn confirmation(action: VmAction, target: &VmTarget, ttl_secs: u64) -> String {
-    let consequence = match action {
-        VmAction::PowerOff => {
-            "Stopping powers it off but keeps its hardware allocated: **compute is still billed**. To stop paying for compute, use `/vm deallocate` instead."
-        }
-        VmAction::Deallocate => {
-            "Deallocating releases its hardware: **compute billing stops** (disks are still billed) and a dynamic public IP address is released."
-        }
-        VmAction::Restart => "It is unavailable while it reboots; billing does not change.",
-        VmAction::Start => "Starting it bills compute from now on.",
-    };
-    format!(
-        "⚠️ {} **{}** in `{}`? {consequence}\nOnly you can answer; this expires in {ttl_secs} s.",
-        verbs(action).button,
-        target.name,
-        target.resource_group
-    )
-}
-
-pub(crate) fn progress(action: VmAction, target: &VmTarget, elapsed_secs: Option<u64>) -> String {
-    format!(
-        "🔄 {} **{}** in `{}`…{}",
-        verbs(action).doing,
-        target.name,
-        target.resource_group,
-        elapsed_secs
-            .map(|secs| format!(" {secs} s"))
-            .unwrap_or_default()
-    )
-}
-
-pub(crate) fn done(action: VmAction, target: &VmTarget, elapsed_secs: u64) -> String {
-    format!(
-        "✅ **{}** in `{}` {} · took {elapsed_secs} s",
-        target.name,
-        target.resource_group,
-        verbs(action).done
-    )
-}
-
-pub(crate) fn failed(
-    action: VmAction,
-    target: &VmTarget,
-    reason: &str,
-    elapsed_secs: u64,
-) -> String {
-    format!(
-        "Could not {} **{}** in `{}` · {reason} · after {elapsed_secs} s",
-        verbs(action).command,
-        target.name,
-        target.resource_group
-    )
 }

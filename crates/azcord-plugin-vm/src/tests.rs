@@ -11,7 +11,9 @@ use azcord_command::{
 };
 use azcord_sim::terminal::parse_command_line;
 
-use crate::{VmSettings, plugin, render};
+use azcord_resource::AzureSettings;
+
+use crate::{plugin, render};
 
 /// A subscription in memory, whose operations succeed on the first poll.
 struct Fake(Vec<VmSummary>);
@@ -146,12 +148,12 @@ fn azure() -> Azure {
 
 #[tokio::test]
 async fn every_example_runs() {
-    let settings = VmSettings {
+    let settings = AzureSettings {
         wait: WaitOptions {
             default_interval: Duration::from_millis(1),
             ..WaitOptions::default()
         },
-        ..VmSettings::default()
+        ..AzureSettings::default()
     };
     let registry = Registry::new([plugin(&azure(), settings)]).unwrap();
     let policy = Policy {

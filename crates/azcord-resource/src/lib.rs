@@ -1,59 +1,23 @@
-//! What the Azure plugins share between the command layer and the Azure client layer:
-//! how a Discord reply words an Azure failure.
+//! One action flow for every Azure resource type, between the command layer and the
+//! Azure client layer.
 //!
-//! azcord-azure knows nothing of Discord replies and azcord-command nothing of Azure;
-//! this crate is where the two meet, so that every Azure plugin answers a failure alike.
+//! A resource type (VMs, container groups, ...) implements [`ResourceType`]: its names,
+//! how to list it, how to begin an action and a spec per action. [`ResourceFlow`] turns
+//! that into the generic `list`, action and autocomplete commands, so that resolving a
+//! name, authorizing it, confirming, beginning and following an action are written
+//! once. azcord-azure knows nothing of Discord replies and azcord-command nothing of
+//! Azure; this crate is where the two meet, so that every Azure plugin answers alike.
 
-use azcord_azure::AzureError;
-use azcord_command::CommandError;
+mod commands;
+mod error;
+mod flow;
+pub mod render;
+mod resource;
 
-/// How a command answers an Azure failure.
-pub trait IntoCommandError {
-    /// Azure's code and message, worded by `describe`, when the user can act on them; a
-    /// reference to the trace otherwise.
-    fn into_command_error(self, describe: impl FnOnce(&str) -> String) -> CommandError;
-}
-
-impl IntoCommandError for AzureError {
-    fn into_command_error(self, describe: impl FnOnce(&str) -> String) -> CommandError {
-        if self.code.is_some() || self.is_users_to_fix() {
-            CommandError::user(describe(&self.user_message()))
-        } else {
-            CommandError::internal(self)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use azcord_azure::AzureErrorKind;
-
-    use super::*;
-
-    #[test]
-    fn users_see_what_they_can_act_on_and_a_reference_otherwise() {
-        let cases = [
-            (AzureErrorKind::NotFound, None, true),
-            (AzureErrorKind::Refused, Some("OperationNotAllowed"), true),
-            (
-                AzureErrorKind::ServerError,
-                Some("InternalServerError"),
-                true,
-            ),
-            (AzureErrorKind::ServerError, None, false),
-            (AzureErrorKind::Credential, None, false),
-        ];
-        for (kind, code, shown) in cases {
-            let error = AzureError {
-                code: code.map(str::to_owned),
-                ..AzureError::new(kind, "the message")
-            };
-            let answer = error.into_command_error(|reason| format!("cannot: {reason}"));
-            assert_eq!(
-                format!("{answer:?}").contains("cannot: "),
-                shown,
-                "{kind:?} {code:?}: {answer:?}"
-            );
-        }
-    }
-}
+pub use commands::{Act, List, NameOption, name_option};
+pub use error::{IntoCommandError, azure_error};
+pub use flow::{ResourceFlow, choice};
+pub use resource::{
+    ActionExample, ActionSpec, AzureSettings, Resource, ResourceNames, ResourceType, Verbs,
+    confirms,
+};

@@ -1,0 +1,244 @@
+//! The generic commands every resource type gets: `/GROUP list` and one command per
+//! action, with the `name` option's autocomplete.
+
+use std::sync::Arc;
+
+use azcord_azure::{AzureError, ResourceGroupName, wait_for};
+use azcord_command::{
+    Answer, AutocompleteContext, BoxFuture, Command, CommandError, ComponentContext, Context,
+    Progress, Reply, Signature,
+    twilight_model::application::command::{CommandOption, CommandOptionChoice, CommandOptionType},
+};
+use twilight_interactions::command::CommandModel;
+
+use crate::{
+    ActionSpec, IntoCommandError, Resource, ResourceFlow, ResourceType, azure_error, confirms,
+    render,
+};
+
+/// The options of `/GROUP list`.
+#[derive(CommandModel)]
+struct ListOptions {
+    resource_group: Option<String>,
+}
+
+/// The options of a command on one resource.
+#[derive(CommandModel)]
+pub struct NameOption {
+    /// What was typed: `name` or `resource_group/name`.
+    pub name: String,
+}
+
+/// The `name` option of a command on one resource of type `noun`, with autocomplete.
+pub fn name_option(noun: &str) -> CommandOption {
+    string_option(
+        "name",
+        format!("The {noun}: `name`, or `resource_group/name` when the name is in several groups"),
+        true,
+        true,
+    )
+}
+
+/// `/GROUP list [resource_group]`.
+pub struct List<R: ResourceType>(pub(crate) Arc<ResourceFlow<R>>);
+
+impl<R: ResourceType> Command for List<R> {
+    fn signature(&self) -> Signature {
+        let names = self.0.resource().names();
+        Signature::new(format!("{} list", names.group), names.list_description)
+            .options(vec![string_option(
+                "resource_group",
+                format!("Only {} in this resource group", names.plural),
+                false,
+                false,
+            )])
+            .guild_only()
+            .example(
+                format!("/{} list", names.group),
+                format!("every {} in the subscription", names.noun),
+            )
+            .example(
+                format!("/{} list resource_group:prod-web", names.group),
+                format!("the {} of one resource group", names.plural),
+            )
+    }
+
+    fn run(&self, ctx: Context) -> BoxFuture<'_, Result<Reply, CommandError>> {
+        Box::pin(async move {
+            let options: ListOptions = ctx.options()?;
+            let group = options
+                .resource_group
+                .as_deref()
+                .map(ResourceGroupName::new)
+                .transpose()
+                .map_err(|error| CommandError::user(error.to_string()))?;
+            if let Some(group) = &group {
+                ctx.authorize_resource_group(group.as_str())?;
+            }
+            let resource = self.0.resource();
+            let summaries = resource.list(group.as_ref()).await.map_err(azure_error)?;
+            Ok(resource.render_list(&summaries, group.as_ref().map(ResourceGroupName::as_str)))
+        })
+    }
+}
+
+/// `/GROUP VERB name`: one action on one resource. A destructive action asks first and
+/// acts on the Confirm button; any other acts at once.
+///
+/// This is the one place where an Azure action is confirmed, begun and followed.
+pub struct Act<R: ResourceType> {
+    spec: ActionSpec<R::Action>,
+    flow: Arc<ResourceFlow<R>>,
+}
+
+impl<R: ResourceType> Act<R> {
+    /// The command for `spec`.
+    pub fn new(spec: ActionSpec<R::Action>, flow: Arc<ResourceFlow<R>>) -> Self {
+        Self { spec, flow }
+    }
+
+    /// Begins the action and follows it to the end, editing the reply as it goes.
+    async fn execute(
+        &self,
+        target: Resource<R::Name>,
+        progress: &Progress,
+    ) -> Result<Reply, CommandError> {
+        let verbs = &self.spec.verbs;
+        progress.update(render::progress(verbs, &target, None));
+        let operation = self
+            .flow
+            .resource()
+            .begin(&target, self.spec.action)
+            .await
+            .map_err(|error| self.failure(&target, &error, progress))?;
+        if let Some(id) = operation.correlation_id() {
+            progress.note_operation_id(id);
+        }
+        // An action Azure finishes synchronously begins as `PendingOperation::Completed`,
+        // for which `wait_for` returns at once without polling.
+        let result = wait_for(
+            self.flow.operations.as_ref(),
+            &operation,
+            self.flow.settings.wait,
+            |elapsed| progress.update(render::progress(verbs, &target, Some(elapsed.as_secs()))),
+        )
+        .await;
+        self.flow.cache.invalidate().await;
+        match result {
+            Ok(()) => Ok(Reply::text(render::done(
+                verbs,
+                &target,
+                progress.elapsed().as_secs(),
+            ))),
+            Err(error) => Err(self.failure(&target, &error, progress)),
+        }
+    }
+
+    /// A failed action, with the elapsed time.
+    fn failure(
+        &self,
+        target: &Resource<R::Name>,
+        error: &AzureError,
+        progress: &Progress,
+    ) -> CommandError {
+        let elapsed = progress.elapsed().as_secs();
+        error
+            .clone()
+            .into_command_error(|reason| render::failed(&self.spec.verbs, target, reason, elapsed))
+    }
+}
+
+impl<R: ResourceType> Command for Act<R> {
+    fn signature(&self) -> Signature {
+        let names = self.flow.resource().names();
+        let spec = &self.spec;
+        let verbs = &spec.verbs;
+        let signature = Signature::new(
+            format!("{} {}", names.group, verbs.command),
+            spec.description,
+        )
+        .options(vec![name_option(names.noun)])
+        .kind(spec.kind)
+        .guild_only()
+        .example(
+            format!(
+                "/{} {} name:{}",
+                names.group, verbs.command, spec.example.name
+            ),
+            format!("{} {}", verbs.doing.to_lowercase(), spec.example.about),
+        );
+        // What acts at once is deferred at once; a prompt is answered quickly.
+        if confirms(spec.kind) {
+            signature
+        } else {
+            signature.long_running()
+        }
+    }
+
+    fn run(&self, ctx: Context) -> BoxFuture<'_, Result<Reply, CommandError>> {
+        Box::pin(async move {
+            let target = self.flow.authorized_target(&ctx).await?;
+            if !confirms(self.spec.kind) {
+                return self.execute(target, &ctx.progress).await;
+            }
+            let confirmations = &self.flow.confirmations;
+            let question = render::confirmation(&self.spec, &target, confirmations.ttl().as_secs());
+            Ok(confirmations.ask(
+                &ctx.signature.name,
+                ctx.caller.user_id,
+                target,
+                question,
+                self.spec.verbs.button,
+            ))
+        })
+    }
+
+    fn component(&self, ctx: ComponentContext) -> BoxFuture<'_, Result<Reply, CommandError>> {
+        Box::pin(async move {
+            let (answer, target) = self
+                .flow
+                .confirmations
+                .answer(&ctx.payload, ctx.caller.user_id)?;
+            match answer {
+                Answer::Cancel => Ok(Reply::text(render::cancelled(&target))),
+                Answer::Confirm => {
+                    ctx.authorize_resource_group(target.resource_group.as_str())?;
+                    self.execute(target, &ctx.progress).await
+                }
+            }
+        })
+    }
+
+    fn autocomplete(
+        &self,
+        ctx: AutocompleteContext,
+    ) -> BoxFuture<'_, Result<Vec<CommandOptionChoice>, CommandError>> {
+        Box::pin(async move { self.flow.suggest(&ctx).await })
+    }
+}
+
+/// A string option, declared as twilight-interactions' derive declares one.
+fn string_option(
+    name: &str,
+    description: String,
+    required: bool,
+    autocomplete: bool,
+) -> CommandOption {
+    CommandOption {
+        autocomplete: Some(autocomplete),
+        channel_types: None,
+        choices: None,
+        description,
+        description_localizations: None,
+        file_types: None,
+        kind: CommandOptionType::String,
+        max_length: None,
+        max_value: None,
+        min_length: None,
+        min_value: None,
+        name: name.to_owned(),
+        name_localizations: None,
+        options: None,
+        required: Some(required),
+    }
+}

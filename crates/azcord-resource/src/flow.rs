@@ -1,0 +1,163 @@
+//! [`ResourceFlow`]: what one resource type's commands share, and how a typed name
+//! becomes one resource.
+
+use std::sync::Arc;
+
+use azcord_azure::{Named, Operations, ResourceGroupName, Target, find_unique};
+use azcord_command::{
+    AutocompleteContext, CommandError, Confirmations, Context, Plugin, TtlCache,
+    twilight_model::application::command::{CommandOptionChoice, CommandOptionChoiceValue},
+};
+
+use crate::{Act, AzureSettings, List, NameOption, Resource, ResourceType, azure_error};
+
+/// One resource type with what its commands share: the list cache behind names and
+/// autocomplete, the open confirmations, and how to follow an operation.
+pub struct ResourceFlow<R: ResourceType> {
+    resource: R,
+    pub(crate) operations: Arc<dyn Operations>,
+    pub(crate) cache: TtlCache<Vec<R::Summary>>,
+    pub(crate) confirmations: Confirmations<Resource<R::Name>>,
+    pub(crate) settings: AzureSettings,
+}
+
+impl<R: ResourceType> ResourceFlow<R> {
+    /// The flow of `resource`, whose operations `operations` polls.
+    pub fn new(resource: R, operations: Arc<dyn Operations>, settings: AzureSettings) -> Arc<Self> {
+        Arc::new(Self {
+            resource,
+            operations,
+            cache: TtlCache::new(settings.cache_ttl),
+            confirmations: Confirmations::new(settings.confirm_ttl),
+            settings,
+        })
+    }
+
+    /// The resource type, for its domain-specific commands.
+    pub fn resource(&self) -> &R {
+        &self.resource
+    }
+
+    /// The plugin with its group and `/GROUP list`; add the domain's commands, then
+    /// [`ResourceFlow::with_actions`].
+    pub fn plugin(self: &Arc<Self>) -> Plugin {
+        let names = self.resource.names();
+        Plugin::new(names.group)
+            .group(names.group, names.group_description)
+            .command(List(Arc::clone(self)))
+    }
+
+    /// `plugin` with one command per action, in the order the resource type gives.
+    pub fn with_actions(self: &Arc<Self>, plugin: Plugin) -> Plugin {
+        self.resource
+            .actions()
+            .into_iter()
+            .fold(plugin, |plugin, spec| {
+                plugin.command(Act::new(spec, Arc::clone(self)))
+            })
+    }
+
+    /// The resource list, from the cache when it is fresh.
+    pub async fn summaries(&self) -> Result<Arc<Vec<R::Summary>>, CommandError> {
+        self.cache
+            .get(|| self.resource.list(None))
+            .await
+            .map_err(azure_error)
+    }
+
+    /// Parses the `name` option: `name` or `resource_group/name`, checked against
+    /// Azure's rules.
+    pub fn parse(&self, input: &str) -> Result<Target<R::Name>, CommandError> {
+        Target::parse(input, |name| self.resource.parse_name(name))
+            .map_err(|error| CommandError::user(error.to_string()))
+    }
+
+    /// The one resource the `name` option means.
+    pub async fn resolve(&self, input: &str) -> Result<Resource<R::Name>, CommandError> {
+        self.locate(self.parse(input)?).await
+    }
+
+    /// The one resource the command's `name` option means, once the caller may act on
+    /// its resource group: the first steps of every command on one resource.
+    pub async fn authorized_target(
+        &self,
+        ctx: &Context,
+    ) -> Result<Resource<R::Name>, CommandError> {
+        let options: NameOption = ctx.options()?;
+        let target = self.resolve(&options.name).await?;
+        ctx.authorize_resource_group(target.resource_group.as_str())?;
+        Ok(target)
+    }
+
+    /// The one resource a parsed `name` option means: looked up in the cached list
+    /// when no resource group was given.
+    pub async fn locate(&self, target: Target<R::Name>) -> Result<Resource<R::Name>, CommandError> {
+        match target.resource_group {
+            Some(resource_group) => Ok(Resource {
+                resource_group,
+                name: target.name,
+            }),
+            None => self.unique(&target.name, &self.summaries().await?),
+        }
+    }
+
+    /// Suggestions for the `name` option, from the cached list: resources whose
+    /// `resource_group/name` contains what was typed, in groups the caller may act on.
+    pub async fn suggest(
+        &self,
+        ctx: &AutocompleteContext,
+    ) -> Result<Vec<CommandOptionChoice>, CommandError> {
+        let summaries = self.summaries().await?;
+        let typed = ctx.partial.trim().to_lowercase();
+        Ok(summaries
+            .iter()
+            .map(|item| (item, format!("{}/{}", item.resource_group(), item.name())))
+            .filter(|(_, value)| value.len() <= 100 && value.to_lowercase().contains(&typed))
+            .filter(|(item, _)| ctx.may_use_resource_group(item.resource_group()))
+            .take(25)
+            .map(|(item, value)| {
+                let state = self.resource.state(item);
+                let label = format!(
+                    "{} · {} · {}",
+                    item.name(),
+                    item.resource_group(),
+                    state.as_deref().unwrap_or("unknown")
+                );
+                choice(&label, value)
+            })
+            .collect())
+    }
+
+    /// The one resource a name without a resource group means, in `summaries`.
+    fn unique(
+        &self,
+        name: &R::Name,
+        summaries: &[R::Summary],
+    ) -> Result<Resource<R::Name>, CommandError> {
+        let names = self.resource.names();
+        let found = find_unique(
+            &name.to_string(),
+            summaries,
+            names.noun,
+            &format!("/{} list", names.group),
+        )
+        .map_err(CommandError::user)?;
+        Ok(Resource {
+            resource_group: ResourceGroupName::new(found.resource_group())
+                .map_err(CommandError::internal)?,
+            name: self
+                .resource
+                .parse_name(found.name())
+                .map_err(CommandError::internal)?,
+        })
+    }
+}
+
+/// An autocomplete choice, with the label cut to Discord's 100 characters.
+pub fn choice(label: &str, value: String) -> CommandOptionChoice {
+    CommandOptionChoice {
+        name: label.chars().take(100).collect(),
+        name_localizations: None,
+        value: CommandOptionChoiceValue::String(value),
+    }
+}

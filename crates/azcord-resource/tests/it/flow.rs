@@ -1,0 +1,430 @@
+//! The flow on a resource type of its own: one action that Azure follows with polls,
+//! one that finishes at once, and one that fails.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use azcord_azure::{
+    AzureError, AzureErrorKind, NameError, OperationStatus, Operations, PendingOperation, PollKind,
+    PowerState, ResourceGroupName, VmName, VmSummary, WaitOptions,
+};
+use azcord_command::{
+    BoxFuture, Button, Caller, Catalog, CommandError, CommandKind, CommandPattern,
+    ComponentContext, Context, Plugin, Policy, Progress, Registry, Reply, Rule,
+    twilight_model::{
+        application::interaction::application_command::{CommandDataOption, CommandOptionValue},
+        id::Id,
+    },
+};
+
+use azcord_resource::{
+    ActionExample, ActionSpec, AzureSettings, Resource, ResourceFlow, ResourceNames, ResourceType,
+    Verbs, confirms, render,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lever {
+    /// Azure answers with an operation to poll.
+    Pull,
+    /// Azure answers 200 at once.
+    Push,
+    /// Azure refuses.
+    Break,
+}
+
+/// Machines whose calls are recorded.
+struct Machines {
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl ResourceType for Machines {
+    type Name = VmName;
+    type Summary = VmSummary;
+    type Action = Lever;
+
+    fn names(&self) -> ResourceNames {
+        ResourceNames {
+            group: "machine",
+            group_description: "Operate machines",
+            noun: "machine",
+            plural: "machines",
+            list_description: "List machines",
+        }
+    }
+
+    fn parse_name(&self, input: &str) -> Result<VmName, NameError> {
+        VmName::new(input)
+    }
+
+    fn list<'a>(
+        &'a self,
+        resource_group: Option<&'a ResourceGroupName>,
+    ) -> BoxFuture<'a, Result<Vec<VmSummary>, AzureError>> {
+        self.record(format!("list {resource_group:?}"));
+        let machine = |group: &str, name: &str| VmSummary {
+            name: name.into(),
+            resource_group: group.into(),
+            location: "westeurope".into(),
+            size: None,
+            power_state: Some(PowerState::Running),
+        };
+        let all = vec![
+            machine("prod", "m-1"),
+            machine("staging", "m-1"),
+            machine("staging", "m-2"),
+        ];
+        Box::pin(async move { Ok(all) })
+    }
+
+    fn begin<'a>(
+        &'a self,
+        target: &'a Resource<VmName>,
+        action: Lever,
+    ) -> BoxFuture<'a, Result<PendingOperation, AzureError>> {
+        self.record(format!("begin {target} {action:?}"));
+        Box::pin(async move {
+            match action {
+                Lever::Pull => Ok(PendingOperation::Running {
+                    url: "http://arm/operations/1".into(),
+                    kind: PollKind::AsyncOperation,
+                    retry_after: Some(Duration::from_millis(1)),
+                    correlation_id: Some("corr".into()),
+                }),
+                Lever::Push => Ok(PendingOperation::Completed {
+                    correlation_id: None,
+                }),
+                Lever::Break => Err(AzureError {
+                    code: Some("Conflict".into()),
+                    ..AzureError::new(AzureErrorKind::Refused, "the machine is busy")
+                }),
+            }
+        })
+    }
+
+    fn actions(&self) -> Vec<ActionSpec<Lever>> {
+        let spec = |action, command, kind| ActionSpec {
+            action,
+            verbs: Verbs {
+                command,
+                doing: "Working",
+                done: "is done",
+                button: "Go",
+            },
+            description: "Act on a machine",
+            kind,
+            consequence: "It costs.",
+            example: ActionExample {
+                name: "staging/m-2",
+                about: "m-2",
+            },
+        };
+        vec![
+            spec(Lever::Pull, "pull", CommandKind::Write),
+            spec(Lever::Push, "push", CommandKind::Destructive),
+            spec(Lever::Break, "break", CommandKind::Write),
+        ]
+    }
+
+    fn state(&self, summary: &VmSummary) -> Option<String> {
+        summary
+            .power_state
+            .as_ref()
+            .map(|state| state.as_str().to_owned())
+    }
+
+    fn render_list(&self, summaries: &[VmSummary], _: Option<&str>) -> Reply {
+        Reply::text(format!("{} machines", summaries.len()))
+    }
+}
+
+impl Machines {
+    fn record(&self, call: String) {
+        self.calls.lock().unwrap().push(call);
+    }
+}
+
+/// Polls that succeed at once, recorded.
+struct Polls(Arc<Mutex<Vec<String>>>);
+
+impl Operations for Polls {
+    fn poll<'a>(
+        &'a self,
+        _: &'a PendingOperation,
+    ) -> BoxFuture<'a, Result<OperationStatus, AzureError>> {
+        self.0.lock().unwrap().push("poll".into());
+        Box::pin(async { Ok(OperationStatus::Succeeded) })
+    }
+}
+
+#[test]
+fn a_resource_type_can_be_held_as_dyn() {
+    let held: Box<dyn ResourceType<Name = VmName, Summary = VmSummary, Action = Lever>> =
+        Box::new(Machines {
+            calls: Arc::default(),
+        });
+    assert_eq!(held.names().group, "machine");
+    assert_eq!(held.actions().len(), 3);
+}
+
+#[test]
+fn only_a_destructive_action_asks_first() {
+    let table = [
+        (CommandKind::Read, false),
+        (CommandKind::Write, false),
+        (CommandKind::Destructive, true),
+    ];
+    for (kind, expected) in table {
+        assert_eq!(confirms(kind), expected, "{kind:?}");
+    }
+}
+
+struct Harness {
+    calls: Arc<Mutex<Vec<String>>>,
+    catalog: Catalog,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let flow = ResourceFlow::new(
+            Machines {
+                calls: Arc::clone(&calls),
+            },
+            Arc::new(Polls(Arc::clone(&calls))),
+            AzureSettings {
+                wait: WaitOptions {
+                    default_interval: Duration::from_millis(1),
+                    ..WaitOptions::default()
+                },
+                ..AzureSettings::default()
+            },
+        );
+        let plugin: Plugin = flow.with_actions(flow.plugin());
+        let policy = Policy {
+            guilds: Vec::new(),
+            rules: vec![Rule {
+                name: "ops".into(),
+                commands: vec![CommandPattern::new("machine *")],
+                roles: vec![Id::new(10)],
+                users: Vec::new(),
+                channels: Vec::new(),
+                resource_groups: Vec::new(),
+            }],
+        };
+        Self {
+            calls,
+            catalog: Catalog::new(Registry::new([plugin]).unwrap(), policy),
+        }
+    }
+
+    fn calls(&self) -> Vec<String> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+
+    async fn run(&self, command: &str, name: &str) -> Result<Reply, CommandError> {
+        let (signature, handler) = self.catalog.registry().get(command).unwrap();
+        let ctx = Context {
+            interaction_id: Id::new(1),
+            caller: caller(),
+            options: vec![CommandDataOption {
+                name: "name".into(),
+                value: CommandOptionValue::String(name.into()),
+            }],
+            resolved: None,
+            progress: Progress::detached(),
+            catalog: self.catalog.clone(),
+            signature: Arc::clone(signature),
+        };
+        handler.run(ctx).await
+    }
+
+    async fn click(
+        &self,
+        command: &str,
+        prompt: &Reply,
+        button: usize,
+    ) -> Result<Reply, CommandError> {
+        let (signature, handler) = self.catalog.registry().get(command).unwrap();
+        let (_, payload) = Button::parse_custom_id(&prompt.buttons[button].custom_id).unwrap();
+        let ctx = ComponentContext {
+            interaction_id: Id::new(2),
+            caller: caller(),
+            message_id: None,
+            payload: payload.to_owned(),
+            progress: Progress::detached(),
+            catalog: self.catalog.clone(),
+            signature: Arc::clone(signature),
+        };
+        handler.component(ctx).await
+    }
+}
+
+fn caller() -> Caller {
+    Caller {
+        user_id: Id::new(7),
+        role_ids: vec![Id::new(10)],
+        guild_id: Some(Id::new(5)),
+        channel_id: Some(Id::new(6)),
+    }
+}
+
+fn first_line(answer: &Result<Reply, CommandError>) -> String {
+    match answer {
+        Ok(reply) => {
+            let buttons: Vec<&str> = reply
+                .buttons
+                .iter()
+                .map(|button| button.label.as_str())
+                .collect();
+            format!(
+                "{} {buttons:?}",
+                reply
+                    .content
+                    .as_deref()
+                    .unwrap_or_default()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+            )
+        }
+        Err(CommandError::User(error)) => format!("user: {}", error.message()),
+        Err(other) => format!("other: {other}"),
+    }
+}
+
+#[test]
+fn the_kind_decides_the_signature() {
+    let harness = Harness::new();
+    let signatures: Vec<String> = harness
+        .catalog
+        .registry()
+        .signatures()
+        .map(|(plugin, signature)| {
+            format!(
+                "{plugin}: {} {:?} long_running={} examples={:?}",
+                signature.name,
+                signature.kind,
+                signature.long_running,
+                signature
+                    .examples
+                    .iter()
+                    .map(|example| format!("{} ({})", example.line, example.description))
+                    .collect::<Vec<_>>()
+            )
+        })
+        .collect();
+    assert_eq!(
+        signatures,
+        [
+            "machine: machine list Read long_running=false examples=[\"/machine list (every machine in the subscription)\", \"/machine list resource_group:prod-web (the machines of one resource group)\"]",
+            "machine: machine pull Write long_running=true examples=[\"/machine pull name:staging/m-2 (working m-2)\"]",
+            "machine: machine push Destructive long_running=false examples=[\"/machine push name:staging/m-2 (working m-2)\"]",
+            "machine: machine break Write long_running=true examples=[\"/machine break name:staging/m-2 (working m-2)\"]",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_action_is_confirmed_begun_and_followed_whether_azure_polls_or_not() {
+    let harness = Harness::new();
+    let mut transcript = Vec::new();
+
+    let pulled = harness.run("machine pull", "staging/m-2").await;
+    transcript.push(format!(
+        "pull: {} {:?}",
+        first_line(&pulled),
+        harness.calls()
+    ));
+
+    let prompt = harness.run("machine push", "m-2").await;
+    transcript.push(format!(
+        "push: {} {:?}",
+        first_line(&prompt),
+        harness.calls()
+    ));
+    let prompt = prompt.unwrap();
+    let cancelled = harness.click("machine push", &prompt, 1).await;
+    transcript.push(format!(
+        "cancel: {} {:?}",
+        first_line(&cancelled),
+        harness.calls()
+    ));
+    let prompt = harness.run("machine push", "m-2").await.unwrap();
+    let pushed = harness.click("machine push", &prompt, 0).await;
+    transcript.push(format!(
+        "confirm: {} {:?}",
+        first_line(&pushed),
+        harness.calls()
+    ));
+
+    let broken = harness.run("machine break", "prod/m-1").await;
+    transcript.push(format!(
+        "break: {} {:?}",
+        first_line(&broken),
+        harness.calls()
+    ));
+    let ambiguous = harness.run("machine break", "m-1").await;
+    transcript.push(format!(
+        "ambiguous: {} {:?}",
+        first_line(&ambiguous),
+        harness.calls()
+    ));
+
+    expect_test::expect![[r#"
+        [
+            "pull: ✅ **m-2** in `staging` is done · took 0 s [] [\"begin m-2 (staging) Pull\", \"poll\"]",
+            "push: ⚠\u{fe0f} Go **m-2** in `staging`? It costs. [\"Go\", \"Cancel\"] [\"list None\"]",
+            "cancel: Cancelled: **m-2** in `staging` was left as it was. [] []",
+            "confirm: ✅ **m-2** in `staging` is done · took 0 s [] [\"begin m-2 (staging) Push\"]",
+            "break: user: Could not break **m-1** in `prod` · Azure answered `Conflict`: the machine is busy · after 0 s [\"begin m-1 (prod) Break\"]",
+            "ambiguous: user: `m-1` is in 2 resource groups: `prod/m-1`, `staging/m-1`. Say which, such as `name:prod/m-1` [\"list None\"]",
+        ]
+    "#]].assert_debug_eq(&transcript);
+}
+
+#[test]
+fn a_list_is_sorted_by_group_then_name_and_cut_to_fit() {
+    let row = |name: &str, group: &str| vec![name.to_owned(), group.to_owned()];
+    let title = |scope: &str| format!("machines in {scope}");
+    let reply = render::list_table(
+        "machines",
+        None,
+        &["NAME", "GROUP"],
+        vec![row("b", "prod"), row("a", "staging"), row("a", "prod")],
+        title,
+    );
+    let embed = &reply.embeds[0];
+    expect_test::expect![[r#"
+        machines in the subscription
+        ```
+        NAME  GROUP
+        a     prod
+        b     prod
+        a     staging
+        ```"#]]
+    .assert_eq(&format!(
+        "{}\n{}",
+        embed.title.as_deref().unwrap(),
+        embed.description.as_deref().unwrap()
+    ));
+
+    let many = (0..500)
+        .map(|n| row(&format!("machine-{n:03}"), "prod"))
+        .collect();
+    let reply = render::list_table("machines", None, &["NAME", "GROUP"], many, title);
+    let description = reply.embeds[0].description.as_deref().unwrap();
+    assert!(description.len() <= 4096, "{}", description.len());
+    let more = description.lines().last().unwrap();
+    assert!(
+        more.starts_with("… and ") && more.ends_with(" more: narrow it with `resource_group:`"),
+        "{more}"
+    );
+
+    let none = render::list_table("machines", Some("empty"), &["NAME"], Vec::new(), title);
+    assert_eq!(
+        none.content.as_deref(),
+        Some("There are no machines in `empty`.")
+    );
+}
