@@ -1,9 +1,11 @@
-//! Loopback simulators of the services azcord talks to, for tests and `azcord shell`.
+//! Loopback simulators of the services azcord talks to, for tests and `azcord shell`, and
+//! `tools`, for the tests that need an external program.
 
 pub mod arm;
 pub mod discord;
 pub mod otlp;
 pub mod terminal;
+pub mod tools;
 
 pub use arm::{
     ArmRequest, ArmSample, ArmSim, ArmSimConfig, DeploymentState, PowerState, SimContainer,

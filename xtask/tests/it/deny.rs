@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::tools::require_tool;
+use azcord_sim::tools::require_tool;
 
 const CARGO_DENY_INSTALL: &str = "cargo install --locked cargo-deny";
 

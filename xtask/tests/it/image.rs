@@ -6,7 +6,9 @@ use std::{
     sync::OnceLock,
 };
 
-use crate::{scratch_dir, succeeded, tools::require_tool, xtask};
+use azcord_sim::tools::require_tool;
+
+use crate::{scratch_dir, succeeded, xtask};
 
 /// An image layout `cargo xtask image` wrote, with what it printed.
 #[derive(Debug)]

@@ -10,7 +10,6 @@ mod image;
 mod publish;
 mod registry;
 mod support;
-mod tools;
 
 use std::{
     path::{Path, PathBuf},

@@ -1,11 +1,11 @@
 //! `cargo xtask publish` against a real registry on loopback.
 
+use azcord_sim::tools::require_tool;
+
 use crate::{
     image::{expected_revision, release_image, small_image},
     registry::{self, Auth, CountingProxy, Registry},
-    scratch_dir, succeeded,
-    tools::require_tool,
-    xtask,
+    scratch_dir, succeeded, xtask,
 };
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";

@@ -7,4 +7,3 @@ mod interactions;
 mod python_sdk;
 mod rest;
 mod support;
-mod tools;

@@ -8,7 +8,7 @@ use std::{path::PathBuf, process::Stdio, time::Duration};
 use azcord_sim::{ArmSim, ArmSimConfig};
 use tokio::process::Command;
 
-use crate::tools::{require_python_modules, require_tool};
+use azcord_sim::tools::{require_python_modules, require_tool};
 
 /// The pinned packages, as `.ci/run` installs them.
 const PIP_INSTALL: &str = "pip install azure-core==1.41.0 azure-mgmt-core==1.6.0 \

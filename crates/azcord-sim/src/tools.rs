@@ -1,4 +1,4 @@
-//! External tools some tests need. A developer may lack them: such a test skips with a
+//! External tools some tests need, for the tests of every crate. A developer may lack them: such a test skips with a
 //! loud `SKIPPED:` line naming the tool and how to install it; under CI (`CI` set) a
 //! missing tool fails the test instead, so CI never skips silently.
 
@@ -10,7 +10,7 @@ use std::{
 /// The path of `program` on `PATH`, or `None` after printing why the caller skips.
 ///
 /// Panics when `CI` is set and the program is missing.
-pub(crate) fn require_tool(program: &str, install: &str) -> Option<PathBuf> {
+pub fn require_tool(program: &str, install: &str) -> Option<PathBuf> {
     if let Some(path) = find_on_path(program) {
         return Some(path);
     }
@@ -23,7 +23,7 @@ pub(crate) fn require_tool(program: &str, install: &str) -> Option<PathBuf> {
 /// Whether `python` imports every module; if not, prints why the caller skips.
 ///
 /// Panics when `CI` is set and a module is missing.
-pub(crate) fn require_python_modules(python: &Path, modules: &[&str], install: &str) -> bool {
+pub fn require_python_modules(python: &Path, modules: &[&str], install: &str) -> bool {
     let imports = format!("import {}", modules.join(", "));
     let imported = Command::new(python)
         .args(["-c", &imports])
@@ -61,9 +61,14 @@ fn is_executable(path: &Path) -> bool {
         .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
-#[test]
-fn finds_a_program_on_path_and_not_a_missing_one() {
-    let shell = find_on_path("sh").expect("sh is on PATH");
-    assert!(shell.ends_with("sh"), "{}", shell.display());
-    assert_eq!(find_on_path("azcord-no-such-program"), None);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_program_on_path_and_not_a_missing_one() {
+        let shell = find_on_path("sh").expect("sh is on PATH");
+        assert!(shell.ends_with("sh"), "{}", shell.display());
+        assert_eq!(find_on_path("azcord-no-such-program"), None);
+    }
 }
