@@ -60,6 +60,9 @@ pub struct Context {
 impl Context {
     /// Checks that the caller may run this command on resources in `resource_group`,
     /// with a denial that names the rules that would allow it.
+    ///
+    /// The group is text because this crate knows no Azure name types; Azure commands
+    /// check a parsed name through azcord-resource's `AuthorizeResourceGroup`.
     pub fn authorize_resource_group(&self, resource_group: &str) -> Result<(), CommandError> {
         authorize(&self.catalog, &self.signature, &self.caller, resource_group)
     }

@@ -1,8 +1,10 @@
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use azcord_command::{AuditEvent, AuditSink};
 use tracing::Instrument as _;
 use twilight_http::Client;
+
+use crate::RestClient;
 use twilight_model::{
     channel::message::AllowedMentions,
     id::{Id, marker::ChannelMarker},
@@ -14,30 +16,23 @@ use twilight_model::{
 /// command. Mentions in the message are rendered but notify nobody.
 pub struct ChannelAuditSink {
     channel: Id<ChannelMarker>,
-    client: OnceLock<Arc<Client>>,
+    client: Arc<Client>,
 }
 
 impl ChannelAuditSink {
-    /// A sink for `channel`; it starts posting once [`crate::connect`] attaches the client.
-    pub fn new(channel: Id<ChannelMarker>) -> Self {
+    /// A sink that posts in `channel` through `rest`, from the first event on: it needs
+    /// no connected gateway.
+    pub fn new(rest: &RestClient, channel: Id<ChannelMarker>) -> Self {
         Self {
             channel,
-            client: OnceLock::new(),
+            client: rest.client(),
         }
-    }
-
-    pub(crate) fn attach(&self, client: Arc<Client>) {
-        let _ = self.client.set(client);
     }
 }
 
 impl AuditSink for ChannelAuditSink {
     fn record(&self, event: &AuditEvent) {
-        let Some(client) = self.client.get() else {
-            tracing::warn!("audit event before the bot connected; not posted");
-            return;
-        };
-        let client = Arc::clone(client);
+        let client = Arc::clone(&self.client);
         let channel = self.channel;
         let text = describe(event);
         let span = tracing::info_span!(

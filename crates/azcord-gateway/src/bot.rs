@@ -37,8 +37,6 @@ pub struct GatewayConfig {
     pub drain_timeout: Duration,
     /// Hears every change of a shard's phase, for metrics.
     pub on_shard_phase: Option<Arc<dyn Fn(u32, ShardPhase) + Send + Sync>>,
-    /// The audit channel sink given to the dispatcher, to be connected to the client.
-    pub audit_channel: Option<Arc<crate::ChannelAuditSink>>,
     /// How a shard whose task ends is restarted, and when the bot gives up.
     pub restart: RestartPolicy,
 }
@@ -161,20 +159,50 @@ pub struct Bot {
     drain_timeout: Duration,
 }
 
-/// Connects to Discord: finds the application, registers the commands if they
-/// changed and prepares the shards.
+/// The Discord REST client, built before anything that posts through it (such as the
+/// audit channel) and then shared by the bot, so that all of them share one rate limiter.
+#[derive(Clone)]
+pub struct RestClient(Arc<Client>);
+
+impl RestClient {
+    /// A client for the token and API URL of `config`; it makes no request yet.
+    pub fn new(config: &GatewayConfig) -> Result<Self, GatewayError> {
+        install_crypto_provider();
+        let mut builder = Client::builder().token(config.token.expose().to_owned());
+        if let Some(url) = &config.api_url {
+            let (host, plain_http) =
+                split_api_url(url).ok_or_else(|| GatewayError::ApiUrl(url.clone()))?;
+            builder = builder.proxy(host, plain_http);
+        }
+        Ok(Self(Arc::new(builder.build())))
+    }
+
+    pub(crate) fn client(&self) -> Arc<Client> {
+        Arc::clone(&self.0)
+    }
+}
+
+impl fmt::Debug for RestClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RestClient").finish_non_exhaustive()
+    }
+}
+
+/// Connects to Discord with a REST client of its own; see [`connect_with`].
 pub async fn connect(config: GatewayConfig, dispatcher: Dispatcher) -> Result<Bot, GatewayError> {
+    let rest = RestClient::new(&config)?;
+    connect_with(config, rest, dispatcher).await
+}
+
+/// Connects to Discord through `rest`, which must have been built from `config`: finds
+/// the application, registers the commands if they changed and prepares the shards.
+pub async fn connect_with(
+    config: GatewayConfig,
+    rest: RestClient,
+    dispatcher: Dispatcher,
+) -> Result<Bot, GatewayError> {
     install_crypto_provider();
-    let mut builder = Client::builder().token(config.token.expose().to_owned());
-    if let Some(url) = &config.api_url {
-        let (host, plain_http) =
-            split_api_url(url).ok_or_else(|| GatewayError::ApiUrl(url.clone()))?;
-        builder = builder.proxy(host, plain_http);
-    }
-    let client = Arc::new(builder.build());
-    if let Some(sink) = &config.audit_channel {
-        sink.attach(Arc::clone(&client));
-    }
+    let client = rest.client();
 
     let application = request("fetch the application", client.current_user_application()).await?;
     let application_id = application.id;

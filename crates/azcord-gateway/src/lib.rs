@@ -12,7 +12,10 @@ mod shards;
 mod supervise;
 
 pub use audit::ChannelAuditSink;
-pub use bot::{Bot, GatewayConfig, GatewayError, ShardSelection, connect, install_crypto_provider};
+pub use bot::{
+    Bot, GatewayConfig, GatewayError, RestClient, ShardSelection, connect, connect_with,
+    install_crypto_provider,
+};
 pub use responder::RestResponder;
 pub use shards::{ShardPhase, ShardStatus};
 pub use supervise::RestartPolicy;

@@ -22,8 +22,8 @@ use azcord_command::{
     },
 };
 use azcord_resource::{
-    ActionExample, ActionSpec, AzureSettings, Resource, ResourceFlow, ResourceNames, ResourceType,
-    Verbs, azure_error, choice, name_option,
+    ActionExample, ActionSpec, AuthorizeResourceGroup as _, AzureSettings, Resource, ResourceFlow,
+    ResourceNames, ResourceType, Verbs, azure_error, choice, name_option,
 };
 use twilight_interactions::command::{CommandModel, CreateCommand};
 
@@ -231,7 +231,7 @@ impl Command for Logs {
             let tail = u32::try_from(options.tail.unwrap_or(DEFAULT_TAIL))
                 .map_err(|_| CommandError::user("`tail` must be between 1 and 1000"))?;
             let target = self.0.locate(target).await?;
-            ctx.authorize_resource_group(target.resource_group.as_str())?;
+            ctx.authorize_in(&target.resource_group)?;
             let groups = &self.0.resource().0;
             let group = groups
                 .get(&target.resource_group, &target.name)

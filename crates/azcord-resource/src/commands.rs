@@ -12,8 +12,8 @@ use azcord_command::{
 use twilight_interactions::command::CommandModel;
 
 use crate::{
-    ActionSpec, IntoCommandError, Resource, ResourceFlow, ResourceType, azure_error, confirms,
-    render,
+    ActionSpec, AuthorizeResourceGroup as _, IntoCommandError, Resource, ResourceFlow,
+    ResourceType, azure_error, confirms, render,
 };
 
 /// The options of `/GROUP list`.
@@ -73,7 +73,7 @@ impl<R: ResourceType> Command for List<R> {
                 .transpose()
                 .map_err(|error| CommandError::user(error.to_string()))?;
             if let Some(group) = &group {
-                ctx.authorize_resource_group(group.as_str())?;
+                ctx.authorize_in(group)?;
             }
             let resource = self.0.resource();
             let summaries = resource.list(group.as_ref()).await.map_err(azure_error)?;
@@ -202,7 +202,7 @@ impl<R: ResourceType> Command for Act<R> {
             match answer {
                 Answer::Cancel => Ok(Reply::text(render::cancelled(&target))),
                 Answer::Confirm => {
-                    ctx.authorize_resource_group(target.resource_group.as_str())?;
+                    ctx.authorize_in(&target.resource_group)?;
                     self.execute(target, &ctx.progress).await
                 }
             }

@@ -9,7 +9,10 @@ use azcord_command::{
     twilight_model::application::command::{CommandOptionChoice, CommandOptionChoiceValue},
 };
 
-use crate::{Act, AzureSettings, List, NameOption, Resource, ResourceType, azure_error};
+use crate::{
+    Act, AuthorizeResourceGroup as _, AzureSettings, List, NameOption, Resource, ResourceType,
+    azure_error,
+};
 
 /// One resource type with what its commands share: the list cache behind names and
 /// autocomplete, the open confirmations, and how to follow an operation.
@@ -85,7 +88,7 @@ impl<R: ResourceType> ResourceFlow<R> {
     ) -> Result<Resource<R::Name>, CommandError> {
         let options: NameOption = ctx.options()?;
         let target = self.resolve(&options.name).await?;
-        ctx.authorize_resource_group(target.resource_group.as_str())?;
+        ctx.authorize_in(&target.resource_group)?;
         Ok(target)
     }
 

@@ -8,12 +8,14 @@
 //! once. azcord-azure knows nothing of Discord replies and azcord-command nothing of
 //! Azure; this crate is where the two meet, so that every Azure plugin answers alike.
 
+mod authorize;
 mod commands;
 mod error;
 mod flow;
 pub mod render;
 mod resource;
 
+pub use authorize::AuthorizeResourceGroup;
 pub use commands::{Act, List, NameOption, name_option};
 pub use error::{IntoCommandError, azure_error};
 pub use flow::{ResourceFlow, choice};

@@ -9,6 +9,7 @@ mod output;
 pub mod plugins;
 mod run;
 mod shell;
+mod wiring;
 
 use std::process::ExitCode;
 

@@ -6,17 +6,19 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 
-use crate::plugins::AzureSettings;
+use crate::{
+    plugins::AzureSettings,
+    wiring::{self, Assembly, AzureSource, WiringConfig},
+};
 use azcord_azure::{AzureConfig, CredentialSource, RetrySettings, ServicePrincipal};
 use azcord_command::twilight_model::{
     application::command::{Command, CommandOptionChoice},
     id::{Id, marker::InteractionMarker},
 };
 use azcord_command::{
-    AuditSink, DispatchConfig, DispatchObserver, Dispatcher, Finished, Plugin, Policy, Registry,
-    Secret,
+    DispatchConfig, DispatchObserver, Dispatcher, Finished, Plugin, Policy, Secret,
 };
-use azcord_gateway::{ChannelAuditSink, GatewayConfig, GatewayError, ShardSelection, ShardStatus};
+use azcord_gateway::{GatewayConfig, GatewayError, RestartPolicy, ShardSelection, ShardStatus};
 use azcord_sim::{
     ArmSim, ArmSimConfig, DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle,
     Invocation, SimMessage, SimUser,
@@ -46,7 +48,7 @@ pub struct LocalOptions {
     pub azure_settings: AzureSettings,
     /// How Azure calls are retried (the simulated Azure only).
     pub azure_retry: RetrySettings,
-    /// A channel to post audit events in.
+    /// A channel to post audit events in; 0 is refused.
     pub audit_channel: Option<u64>,
     /// Plugins to run besides the built-in ones (tests add their own).
     pub extra_plugins: Vec<Plugin>,
@@ -128,52 +130,42 @@ impl LocalBot {
                     }),
                     retry: options.azure_retry,
                 };
-                let azure = azcord_azure::connect(config)
-                    .await
-                    .context("could not connect to the Azure simulator")?;
+                let azure = AzureSource::Connect {
+                    config: Box::new(config),
+                    what: "the Azure simulator",
+                };
                 (azure, Some(arm))
             }
-            LocalAzure::Live => {
-                let config = AzureConfig::from_process_env()?;
-                (
-                    azcord_azure::connect(config)
-                        .await
-                        .context("could not connect to Azure")?,
-                    None,
-                )
-            }
-            LocalAzure::Unconfigured => (crate::azure::unconfigured(), None),
+            LocalAzure::Live => (
+                AzureSource::Connect {
+                    config: Box::new(AzureConfig::from_process_env()?),
+                    what: "Azure",
+                },
+                None,
+            ),
+            LocalAzure::Unconfigured => (AzureSource::Unconfigured, None),
         };
-        let mut plugins = crate::plugins::plugins(&azure, options.azure_settings);
-        plugins.extend(options.extra_plugins);
-        let registry = Registry::new(plugins)?;
-        let audit_channel = options
-            .audit_channel
-            .and_then(Id::new_checked)
-            .map(|channel| Arc::new(ChannelAuditSink::new(channel)));
-        let audit_sinks: Vec<Arc<dyn AuditSink>> = audit_channel
-            .iter()
-            .map(|sink| Arc::clone(sink) as Arc<dyn AuditSink>)
-            .collect();
-        let dispatcher = Dispatcher::build(
-            registry,
-            options.policy,
-            options.dispatch,
-            options.observers,
-            audit_sinks,
-        );
-        let config = GatewayConfig {
+        let gateway = GatewayConfig {
             token: Secret::new(sim.config().token.clone()),
             api_url: Some(sim.api_url()),
             gateway_url: Some(sim.gateway_url()),
             shards: ShardSelection::Recommended,
-            guild: azcord_command::twilight_model::id::Id::new_checked(sim.config().guild_id),
+            guild: Id::new_checked(sim.config().guild_id),
             drain_timeout: options.drain_timeout,
             on_shard_phase: None,
-            audit_channel,
-            restart: azcord_gateway::RestartPolicy::default(),
+            restart: RestartPolicy::default(),
         };
-        let bot = azcord_gateway::connect(config, dispatcher.clone()).await?;
+        let Assembly { dispatcher, bot } = wiring::assemble(WiringConfig {
+            gateway,
+            azure,
+            azure_settings: options.azure_settings,
+            extra_plugins: options.extra_plugins,
+            policy: options.policy,
+            dispatch: options.dispatch,
+            observers: options.observers,
+            audit_channel: options.audit_channel,
+        })
+        .await?;
         let status = bot.status();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(bot.run(async move {

@@ -4,10 +4,8 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use azcord_azure::AzureConfig;
-use azcord_command::{
-    AuditSink, DispatchObserver, Dispatcher, Finished, Secret, twilight_model::id::Id,
-};
-use azcord_gateway::{ChannelAuditSink, GatewayConfig, RestartPolicy, ShardPhase, ShardSelection};
+use azcord_command::{DispatchObserver, Finished, Secret};
+use azcord_gateway::{GatewayConfig, RestartPolicy, ShardPhase, ShardSelection};
 use azcord_telemetry::{AdminState, LogFormat, Metrics, TelemetryConfig};
 use tokio::sync::watch;
 use twilight_ids::guild_id;
@@ -15,7 +13,7 @@ use twilight_ids::guild_id;
 use crate::{
     cli::RunArgs,
     config::{FileConfig, parse_shard_range},
-    plugins,
+    wiring::{self, Assembly, AzureSource, WiringConfig},
 };
 
 pub(crate) async fn run(
@@ -57,12 +55,6 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
     };
     let metrics = Metrics::new();
     let phase_metrics = metrics.clone();
-    let audit_channel = file
-        .audit
-        .channel
-        .map(|id| Id::new_checked(id).context("audit.channel must not be 0"))
-        .transpose()?
-        .map(|channel| Arc::new(ChannelAuditSink::new(channel)));
     let gateway = GatewayConfig {
         token,
         api_url: args.api_url.or(file.discord.api_url),
@@ -73,33 +65,32 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
         on_shard_phase: Some(Arc::new(move |shard, phase| {
             phase_metrics.set_shard_state(shard, phase_label(phase));
         })),
-        audit_channel: audit_channel.clone(),
         restart: RestartPolicy::default(),
     };
-    let audit_sinks: Vec<Arc<dyn AuditSink>> = audit_channel
-        .iter()
-        .map(|sink| Arc::clone(sink) as Arc<dyn AuditSink>)
-        .collect();
     let azure = if std::env::var_os("AZURE_SUBSCRIPTION_ID").is_some() {
         let config = AzureConfig::from_process_env()?;
         tracing::info!(subscription = %config.subscription_id, endpoint = %config.resource_manager_endpoint, "connecting to Azure");
-        azcord_azure::connect(config)
-            .await
-            .context("could not connect to Azure")?
+        AzureSource::Connect {
+            config: Box::new(config),
+            what: "Azure",
+        }
     } else {
         tracing::warn!(
             "AZURE_SUBSCRIPTION_ID is not set: the /vm and /aci commands will say Azure is not configured"
         );
-        crate::azure::unconfigured()
+        AzureSource::Unconfigured
     };
-    let dispatcher = Dispatcher::build(
-        plugins::registry(&azure, file.azure.settings())?,
-        file.policy,
-        file.dispatch.dispatch_config(),
-        vec![Arc::new(MetricsObserver(metrics.clone()))],
-        audit_sinks,
-    );
-    let bot = azcord_gateway::connect(gateway, dispatcher).await?;
+    let Assembly { bot, .. } = wiring::assemble(WiringConfig {
+        gateway,
+        azure,
+        azure_settings: file.azure.settings(),
+        extra_plugins: Vec::new(),
+        policy: file.policy,
+        dispatch: file.dispatch.dispatch_config(),
+        observers: vec![Arc::new(MetricsObserver(metrics.clone()))],
+        audit_channel: file.audit.channel,
+    })
+    .await?;
 
     let (stop, stopped) = watch::channel(false);
     let admin = match args.admin_addr.or(file.admin.addr) {

@@ -196,7 +196,6 @@ async fn start(trap: Trap, restart: RestartPolicy) -> Harness {
                 panic!("the metrics backend failed on {}", phase.as_str());
             }
         })),
-        audit_channel: None,
         restart,
     };
     let bot = azcord_gateway::connect(config, dispatcher).await.unwrap();

@@ -168,7 +168,6 @@ async fn commands_are_registered_only_when_they_change() {
         guild: azcord_command::twilight_model::id::Id::new_checked(test.bot.guild_id()),
         drain_timeout: std::time::Duration::from_secs(1),
         on_shard_phase: None,
-        audit_channel: None,
         restart: azcord_gateway::RestartPolicy::default(),
     };
     drop(

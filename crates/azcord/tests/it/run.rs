@@ -316,3 +316,57 @@ fn check_config_prints_the_effective_policy_or_what_is_wrong() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Discord has no channel 0: both ways of assembling the bot refuse it before they
+/// reach Discord, rather than one failing and the other dropping every audit event.
+#[tokio::test]
+async fn an_audit_channel_of_zero_is_refused_by_run_and_by_the_local_bot() {
+    let refusal =
+        "audit.channel must not be 0: set it to the id of the channel to post audit events in";
+
+    let sim = DiscordSim::start(DiscordSimConfig::default())
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("azcord-audit-zero-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("azcord.toml");
+    std::fs::write(&config, "[audit]\nchannel = 0\n").unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_azcord"))
+        .args(["--config"])
+        .arg(&config)
+        .arg("run")
+        .env("DISCORD_TOKEN", &sim.config().token)
+        .env("DISCORD_API_URL", sim.api_url())
+        .env("DISCORD_GATEWAY_URL", sim.gateway_url())
+        .env_remove("HONEYCOMB_API_KEY")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("AZURE_SUBSCRIPTION_ID")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let output = match tokio::time::timeout(Duration::from_secs(30), output).await {
+        Ok(output) => output.unwrap().unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("azcord run accepted audit channel 0 and kept running");
+        }
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(refusal), "{stderr}");
+    assert_eq!(sim.rest_calls().len(), 0, "refused before reaching Discord");
+
+    let error = azcord::local::LocalBot::start(azcord::local::LocalOptions {
+        audit_channel: Some(0),
+        ..azcord::local::LocalOptions::default()
+    })
+    .await
+    .err()
+    .expect("the local bot refuses audit channel 0");
+    assert!(format!("{error:#}").contains(refusal), "{error:#}");
+}
