@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use crate::{
     AzureError, AzureErrorKind, ContainerGroupAction, ContainerGroupName, ContainerGroupSummary,
     ContainerName, OperationStatus, PendingOperation, ResourceGroupName, VmAction, VmDetails,
-    VmName, VmSummary,
+    VmName, VmSummary, WebAppAction, WebAppName, WebAppSummary,
 };
 
 /// The VMs of one subscription.
@@ -69,6 +69,31 @@ pub trait ContainerGroups: Send + Sync {
     ) -> BoxFuture<'a, Result<String, AzureError>>;
 }
 
+/// The App Service web apps of one subscription.
+pub trait WebApps: Send + Sync {
+    /// Every web app, in one resource group if given.
+    fn list<'a>(
+        &'a self,
+        resource_group: Option<&'a ResourceGroupName>,
+    ) -> BoxFuture<'a, Result<Vec<WebAppSummary>, AzureError>>;
+
+    /// One web app.
+    fn get<'a>(
+        &'a self,
+        resource_group: &'a ResourceGroupName,
+        name: &'a WebAppName,
+    ) -> BoxFuture<'a, Result<WebAppSummary, AzureError>>;
+
+    /// Starts an action and returns how to follow it. App Service acts synchronously,
+    /// so this is `PendingOperation::Completed` once Azure has answered.
+    fn begin<'a>(
+        &'a self,
+        resource_group: &'a ResourceGroupName,
+        name: &'a WebAppName,
+        action: WebAppAction,
+    ) -> BoxFuture<'a, Result<PendingOperation, AzureError>>;
+}
+
 /// Polls long-running operations.
 pub trait Operations: Send + Sync {
     /// Asks once where an operation stands.
@@ -85,6 +110,8 @@ pub struct Azure {
     pub vms: Arc<dyn VirtualMachines>,
     /// Container groups.
     pub container_groups: Arc<dyn ContainerGroups>,
+    /// App Service web apps.
+    pub web_apps: Arc<dyn WebApps>,
     /// Operation polling.
     pub operations: Arc<dyn Operations>,
 }

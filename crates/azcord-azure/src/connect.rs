@@ -14,6 +14,7 @@ use crate::{
     errors_map::map_error,
     lro::ArmOperations,
     pipeline,
+    web::ArmWebApps,
 };
 
 /// Connects to Azure Resource Manager: builds the credential and checks it by fetching
@@ -67,6 +68,12 @@ pub async fn connect_deployments(
         scopes.clone(),
         options.clone(),
     );
+    let web = azure_mgmt_web::package_2024_04::Client::new(
+        endpoint.clone(),
+        credential.clone(),
+        scopes.clone(),
+        options.clone(),
+    );
     let arm = Arc::new(Arm {
         subscription_id: config.subscription_id,
         endpoint,
@@ -82,6 +89,10 @@ pub async fn connect_deployments(
         }),
         container_groups: Arc::new(ArmContainerGroups {
             client: containers,
+            arm: arm.clone(),
+        }),
+        web_apps: Arc::new(ArmWebApps {
+            client: web,
             arm: arm.clone(),
         }),
         operations: Arc::new(ArmOperations { arm }),

@@ -3,12 +3,13 @@
 //! operation polling, readable errors and a span for every ARM call.
 //!
 //! Only this crate knows the azure_mgmt_* clients. Plugins see [`VirtualMachines`],
-//! [`ContainerGroups`] and [`Operations`], so their logic runs in tests with fakes.
+//! [`ContainerGroups`], [`WebApps`] and [`Operations`], so their logic runs in tests
+//! with fakes.
 //!
 //! Layout: `config` reads [`AzureConfig`] from the environment; `credentials` builds the
 //! token chain; `pipeline` holds the azure_core policies every call goes through (span,
 //! re-authentication, retries, the token-hiding transport); `connect` wires them into the
-//! azure_mgmt clients; `compute`, `containers` and `lro` implement the traits; `arm` sends
+//! azure_mgmt clients; `compute`, `containers`, `web` and `lro` implement the traits; `arm` sends
 //! azcord's own requests (operation polls); `errors_map` turns failures into
 //! [`AzureError`].
 
@@ -27,8 +28,11 @@ mod lro;
 mod model;
 mod names;
 mod pipeline;
+mod web;
 
-pub use api::{Azure, ContainerGroups, Operations, VirtualMachines, WaitOptions, wait_for};
+pub use api::{
+    Azure, ContainerGroups, Operations, VirtualMachines, WaitOptions, WebApps, wait_for,
+};
 pub use azcord_secret::Secret;
 pub use config::{
     AzureConfig, ConfigError, CredentialSource, PUBLIC_CLOUD_AUTHORITY, PUBLIC_CLOUD_ENDPOINT,
@@ -42,8 +46,10 @@ pub use error::{AzureError, AzureErrorKind};
 pub use lookup::{Named, find_unique};
 pub use model::{
     ContainerGroupAction, ContainerGroupSummary, ContainerSummary, OperationStatus,
-    PendingOperation, PollKind, PowerState, VmAction, VmDetails, VmSummary,
+    PendingOperation, PollKind, PowerState, VmAction, VmDetails, VmSummary, WebAppAction,
+    WebAppSummary,
 };
 pub use names::{
-    ContainerGroupName, ContainerName, DeploymentName, NameError, ResourceGroupName, Target, VmName,
+    ContainerGroupName, ContainerName, DeploymentName, NameError, ResourceGroupName, Target,
+    VmName, WebAppName,
 };

@@ -1,6 +1,6 @@
 //! Finding the one resource a bare name means in a subscription's list.
 
-use crate::{ContainerGroupSummary, VmSummary};
+use crate::{ContainerGroupSummary, VmSummary, WebAppSummary};
 
 /// A resource in a list, known by its name and resource group.
 pub trait Named {
@@ -11,6 +11,16 @@ pub trait Named {
 }
 
 impl Named for VmSummary {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn resource_group(&self) -> &str {
+        &self.resource_group
+    }
+}
+
+impl Named for WebAppSummary {
     fn name(&self) -> &str {
         &self.name
     }

@@ -142,6 +142,34 @@ pub enum ContainerGroupAction {
     Restart,
 }
 
+/// An App Service web app as `/webapp list` and `/webapp status` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebAppSummary {
+    /// The app's name.
+    pub name: String,
+    /// Its resource group, as Azure spells it.
+    pub resource_group: String,
+    /// Its region, such as `West Europe`.
+    pub location: String,
+    /// Its state, `Running` or `Stopped`, from `properties.state`.
+    pub state: Option<String>,
+    /// Its default host name, such as `shop.azurewebsites.net`.
+    pub default_host_name: Option<String>,
+    /// The name of the App Service plan it runs on (the last segment of `serverFarmId`).
+    pub plan: Option<String>,
+}
+
+/// What to do to a web app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebAppAction {
+    /// Start it.
+    Start,
+    /// Stop it; its App Service plan is still billed.
+    Stop,
+    /// Restart it.
+    Restart,
+}
+
 /// How to follow a long-running operation that Azure accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PendingOperation {

@@ -63,6 +63,12 @@ name_type!(
 );
 
 name_type!(
+    /// An App Service web app name: 2-60 letters, digits and hyphens, not starting or
+    /// ending with a hyphen (it becomes the host name `NAME.azurewebsites.net`).
+    WebAppName, "web app name", check_web_app
+);
+
+name_type!(
     /// A template deployment name: 1-64 letters, digits, `_`, `-`, `.`, `(` or `)`.
     DeploymentName, "deployment name", check_deployment
 );
@@ -134,6 +140,22 @@ fn check_vm(input: &str) -> Result<(), &'static str> {
     }
     if !input.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
         return Err("it must end with a letter, digit or `_`");
+    }
+    Ok(())
+}
+
+fn check_web_app(input: &str) -> Result<(), &'static str> {
+    match input.chars().count() {
+        0 => return Err("it is empty"),
+        1 => return Err("it is shorter than 2 characters"),
+        n if n > 60 => return Err("it is longer than 60 characters"),
+        _ => {}
+    }
+    if !input.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err("use only letters, digits and `-`");
+    }
+    if input.starts_with('-') || input.ends_with('-') {
+        return Err("it must not start or end with `-`");
     }
     Ok(())
 }
@@ -218,6 +240,29 @@ mod tests {
         assert!(ContainerGroupName::new("frontend-1").is_ok());
         for bad in ["Frontend", "front--end", "-front", "front_end", ""] {
             assert!(ContainerGroupName::new(bad).is_err(), "{bad}");
+        }
+        for good in ["shop", "Shop-Staging-2", "ab", &"a".repeat(60)] {
+            assert!(WebAppName::new(good).is_ok(), "{good}");
+        }
+        let long = "a".repeat(61);
+        let table = [
+            ("", "it is empty"),
+            ("a", "it is shorter than 2 characters"),
+            (long.as_str(), "it is longer than 60 characters"),
+            ("shop_1", "use only letters, digits and `-`"),
+            ("shop.eu", "use only letters, digits and `-`"),
+            ("-shop", "it must not start or end with `-`"),
+            ("shop-", "it must not start or end with `-`"),
+        ];
+        for (input, rule) in table {
+            assert_eq!(
+                WebAppName::new(input)
+                    .err()
+                    .map(|error| error.rule)
+                    .as_deref(),
+                Some(rule),
+                "{input:?}"
+            );
         }
         assert!(DeploymentName::new("azcord-1a2b3c4(x).y_z").is_ok());
         for bad in ["azcord/1", "a b", "", &"a".repeat(65)] {

@@ -8,7 +8,7 @@ use azcord_azure::{
     Azure, AzureError, AzureErrorKind, ContainerGroupAction, ContainerGroupName,
     ContainerGroupSummary, ContainerGroups, ContainerName, ContainerSummary, OperationStatus,
     Operations, PendingOperation, PollKind, ResourceGroupName, VirtualMachines, VmAction,
-    VmDetails, VmName, VmSummary, WaitOptions,
+    VmDetails, VmName, VmSummary, WaitOptions, WebAppAction, WebAppName, WebAppSummary, WebApps,
 };
 use azcord_command::{
     AutocompleteContext, BoxFuture, Button, Caller, Catalog, CommandError, CommandPattern,
@@ -249,10 +249,37 @@ impl VirtualMachines for Fake {
     }
 }
 
+impl WebApps for Fake {
+    fn list<'a>(
+        &'a self,
+        _: Option<&'a ResourceGroupName>,
+    ) -> BoxFuture<'a, Result<Vec<WebAppSummary>, AzureError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn get<'a>(
+        &'a self,
+        _: &'a ResourceGroupName,
+        _: &'a WebAppName,
+    ) -> BoxFuture<'a, Result<WebAppSummary, AzureError>> {
+        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
+    }
+
+    fn begin<'a>(
+        &'a self,
+        _: &'a ResourceGroupName,
+        _: &'a WebAppName,
+        _: WebAppAction,
+    ) -> BoxFuture<'a, Result<PendingOperation, AzureError>> {
+        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
+    }
+}
+
 fn azure(fake: &Arc<Fake>) -> Azure {
     Azure {
         vms: fake.clone(),
         container_groups: fake.clone(),
+        web_apps: fake.clone(),
         operations: fake.clone(),
     }
 }

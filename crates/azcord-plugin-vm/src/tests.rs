@@ -4,7 +4,7 @@ use azcord_azure::{
     Azure, AzureError, AzureErrorKind, ContainerGroupAction, ContainerGroupName,
     ContainerGroupSummary, ContainerGroups, ContainerName, OperationStatus, Operations,
     PendingOperation, PollKind, PowerState, ResourceGroupName, VirtualMachines, VmAction,
-    VmDetails, VmName, VmSummary, WaitOptions,
+    VmDetails, VmName, VmSummary, WaitOptions, WebAppAction, WebAppName, WebAppSummary, WebApps,
 };
 use azcord_command::{
     BoxFuture, CommandPattern, Outcome, Policy, Registry, Rule, testing::run_examples,
@@ -137,11 +137,38 @@ impl ContainerGroups for Fake {
     }
 }
 
+impl WebApps for Fake {
+    fn list<'a>(
+        &'a self,
+        _: Option<&'a ResourceGroupName>,
+    ) -> BoxFuture<'a, Result<Vec<WebAppSummary>, AzureError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn get<'a>(
+        &'a self,
+        _: &'a ResourceGroupName,
+        _: &'a WebAppName,
+    ) -> BoxFuture<'a, Result<WebAppSummary, AzureError>> {
+        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
+    }
+
+    fn begin<'a>(
+        &'a self,
+        _: &'a ResourceGroupName,
+        _: &'a WebAppName,
+        _: WebAppAction,
+    ) -> BoxFuture<'a, Result<PendingOperation, AzureError>> {
+        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
+    }
+}
+
 fn azure() -> Azure {
     let fake = Arc::new(Fake(sample()));
     Azure {
         vms: fake.clone(),
         container_groups: fake.clone(),
+        web_apps: fake.clone(),
         operations: fake,
     }
 }

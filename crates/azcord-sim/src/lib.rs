@@ -10,7 +10,7 @@ pub mod tools;
 pub use arm::{
     ArmRequest, ArmSample, ArmSim, ArmSimConfig, DeploymentState, PowerState, SimContainer,
     SimContainerGroup, SimDeployment, SimEnvVar, SimIdentity, SimPort, SimRegistryCredential,
-    SimResource, SimResourceGroup, SimVm,
+    SimResource, SimResourceGroup, SimVm, SimWebApp,
 };
 pub use discord::{
     DiscordSim, DiscordSimConfig, GatewayRecord, InteractionEvent, InteractionHandle, Invocation,

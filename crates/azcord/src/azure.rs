@@ -6,6 +6,7 @@ use azcord_azure::{
     Azure, AzureError, AzureErrorKind, ContainerGroupAction, ContainerGroupName,
     ContainerGroupSummary, ContainerGroups, ContainerName, OperationStatus, Operations,
     PendingOperation, ResourceGroupName, VirtualMachines, VmAction, VmDetails, VmName, VmSummary,
+    WebAppAction, WebAppName, WebAppSummary, WebApps,
 };
 use azcord_command::BoxFuture;
 
@@ -15,6 +16,7 @@ pub(crate) fn unconfigured() -> Azure {
     Azure {
         vms: none.clone(),
         container_groups: none.clone(),
+        web_apps: none.clone(),
         operations: none,
     }
 }
@@ -91,6 +93,32 @@ impl ContainerGroups for Unconfigured {
         _: &'a ContainerName,
         _: Option<u32>,
     ) -> BoxFuture<'a, Result<String, AzureError>> {
+        refusal()
+    }
+}
+
+impl WebApps for Unconfigured {
+    fn list<'a>(
+        &'a self,
+        _: Option<&'a ResourceGroupName>,
+    ) -> BoxFuture<'a, Result<Vec<WebAppSummary>, AzureError>> {
+        refusal()
+    }
+
+    fn get<'a>(
+        &'a self,
+        _: &'a ResourceGroupName,
+        _: &'a WebAppName,
+    ) -> BoxFuture<'a, Result<WebAppSummary, AzureError>> {
+        refusal()
+    }
+
+    fn begin<'a>(
+        &'a self,
+        _: &'a ResourceGroupName,
+        _: &'a WebAppName,
+        _: WebAppAction,
+    ) -> BoxFuture<'a, Result<PendingOperation, AzureError>> {
         refusal()
     }
 }

@@ -22,6 +22,7 @@ pub fn plugins(azure: &Azure, settings: AzureSettings) -> Vec<Plugin> {
         azcord_plugin_core::plugin(build_info()),
         azcord_plugin_vm::plugin(azure, settings),
         azcord_plugin_aci::plugin(azure, settings),
+        azcord_plugin_webapp::plugin(azure, settings),
     ]
 }
 

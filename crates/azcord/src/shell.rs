@@ -32,7 +32,11 @@ use self::{
 fn demo_policy() -> Policy {
     let rule = |name: &str, role: u64, groups: &[&str]| Rule {
         name: name.to_owned(),
-        commands: vec![CommandPattern::new("vm *"), CommandPattern::new("aci *")],
+        commands: vec![
+            CommandPattern::new("vm *"),
+            CommandPattern::new("aci *"),
+            CommandPattern::new("webapp *"),
+        ],
         roles: vec![Id::new(role)],
         users: Vec::new(),
         channels: Vec::new(),

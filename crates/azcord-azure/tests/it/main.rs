@@ -9,3 +9,4 @@ mod faults;
 mod spans;
 mod support;
 mod vms;
+mod web;

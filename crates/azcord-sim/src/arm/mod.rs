@@ -2,7 +2,7 @@
 //!
 //! The bot runs its real clients against it: azure_identity 0.21's
 //! `ClientSecretCredential` with `AZURE_AUTHORITY_HOST` = [`ArmSim::authority_host`], and
-//! azure_mgmt_compute / azure_mgmt_containerinstance 0.21 clients built with
+//! azure_mgmt_compute / azure_mgmt_containerinstance / azure_mgmt_web 0.21 clients built with
 //! `.endpoint(`[`ArmSim::endpoint`]`)`. The test drives Azure's side through [`ArmSim`]:
 //! it adds resources, completes power transitions, injects throttling and failures, and
 //! reads back every request.
@@ -25,6 +25,9 @@
 //!   (202 + Azure-AsyncOperation; 204 when already running), `restart` (204 +
 //!   Azure-AsyncOperation: the specification declares it long-running with only 204),
 //!   `stop` (204, synchronous), `containers/{name}/logs?tail=N`.
+//! * `Microsoft.Web/sites` (App Service web apps): list all / by group, get
+//!   (`properties.state` `Running` or `Stopped`, `defaultHostName`, `serverFarmId`), and
+//!   `start`, `stop`, `restart`: 200 at once with nothing to poll, as App Service answers.
 //! * `Microsoft.Resources`: resource groups (list, get, put) and template deployments
 //!   (put, get, `operationStatuses`, `operations`). The template is evaluated when it is
 //!   put (`template`): parameters with their types, defaults and allowed values, variables,
@@ -68,17 +71,17 @@
 //!
 //! With `seed` (the default) the subscription holds [`sample()`]:
 //!
-//! | resource group | location | VMs (power state) | container groups |
-//! |---|---|---|---|
-//! | `prod-web` | westeurope | `web-1`, `web-2`, `web-3` (D2s_v5), `cache-1` (E2s_v5): running | `frontend` (running, 20.61.14.27; `nginx`, `sidecar`) |
-//! | `prod-data` | westeurope | `db-1` (E4s_v5) running, `db-2` (E4s_v5) deallocated, `etl-worker` (F4s_v2, northeurope) stopped | `backup` (running; `pg-backup`) |
-//! | `staging` | westeurope | `web-1` (B2s) stopped — same name as `prod-web/web-1` on purpose, `api-1` (B2ms) running | `worker` (stopped; `worker`) |
-//! | `dev-sandbox` | eastus | `build-agent` (D4s_v5) deallocated, `jump-box` (B1s) running, `win-test` (B2s, Windows) deallocated | `jobs` (running, 52.170.33.8; `jobs`) |
+//! | resource group | location | VMs (power state) | container groups | web apps (plan) |
+//! |---|---|---|---|---|
+//! | `prod-web` | westeurope | `web-1`, `web-2`, `web-3` (D2s_v5), `cache-1` (E2s_v5): running | `frontend` (running, 20.61.14.27; `nginx`, `sidecar`) | `shop` (running; `prod-plan`) |
+//! | `prod-data` | westeurope | `db-1` (E4s_v5) running, `db-2` (E4s_v5) deallocated, `etl-worker` (F4s_v2, northeurope) stopped | `backup` (running; `pg-backup`) | |
+//! | `staging` | westeurope | `web-1` (B2s) stopped — same name as `prod-web/web-1` on purpose, `api-1` (B2ms) running | `worker` (stopped; `worker`) | `shop-staging` (stopped; `staging-plan`) |
+//! | `dev-sandbox` | eastus | `build-agent` (D4s_v5) deallocated, `jump-box` (B1s) running, `win-test` (B2s, Windows) deallocated | `jobs` (running, 52.170.33.8; `jobs`) | `docs` (running; `dev-plan`) |
 //!
 //! Every container has four to six log lines. Sizes are `Standard_*`.
 //!
 //! Layout: `route` matches paths, `aad` issues and checks tokens, `server` records,
-//! injects faults and dispatches to `compute`, `aci` and `resources`; `lro` answers
+//! injects faults and dispatches to `compute`, `aci`, `web` and `resources`; `lro` answers
 //! operation polls, `power` is the VM state machine, `paging` the lists; `expr` parses
 //! template expressions, `template` plans a deployment and `deploy` applies it.
 //! Everything shares one `state::State` behind a mutex.
@@ -102,6 +105,7 @@ mod sample;
 mod server;
 mod state;
 mod template;
+mod web;
 
 use std::{
     io,
@@ -120,7 +124,7 @@ pub use self::{
     model::{
         ArmRequest, DeploymentState, PowerState, SimContainer, SimContainerGroup, SimDeployment,
         SimEnvVar, SimIdentity, SimPort, SimRegistryCredential, SimResource, SimResourceGroup,
-        SimVm,
+        SimVm, SimWebApp,
     },
     sample::{ArmSample, sample},
 };
@@ -203,6 +207,9 @@ impl ArmSim {
             }
             for group in sample.container_groups {
                 state.insert_container_group(group, now);
+            }
+            for app in sample.web_apps {
+                state.insert_web_app(app, now);
             }
         }
         let shared = Arc::new(Shared::new(config, listener.local_addr()?, state));
@@ -301,6 +308,21 @@ impl ArmSim {
             .container_groups
             .get(&key(resource_group, name))
             .map(|record| record.group.clone())
+    }
+
+    /// Adds or replaces a web app, creating its resource group if needed.
+    pub fn add_web_app(&self, app: SimWebApp) {
+        self.shared.lock().insert_web_app(app, SystemTime::now());
+        self.shared.changed();
+    }
+
+    /// The web app as it stands now (names match case-insensitively).
+    pub fn web_app(&self, resource_group: &str, name: &str) -> Option<SimWebApp> {
+        self.shared
+            .settled()
+            .web_apps
+            .get(&key(resource_group, name))
+            .map(|record| record.app.clone())
     }
 
     /// Every deployment the client created, oldest first (a redeployment moves to the end).

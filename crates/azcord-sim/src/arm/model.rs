@@ -114,6 +114,37 @@ impl SimVm {
     }
 }
 
+/// An App Service web app (`Microsoft.Web/sites`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimWebApp {
+    /// The app name, in the case it was created with.
+    pub name: String,
+    /// Its resource group; created on the fly by [`super::ArmSim::add_web_app`] if missing.
+    pub resource_group: String,
+    /// The Azure region as App Service spells it, e.g. `West Europe`.
+    pub location: String,
+    /// `Running` or `Stopped` (`properties.state`).
+    pub state: String,
+    /// The name of its App Service plan, in the same resource group (`serverFarmId`).
+    pub plan: String,
+    /// Resource tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl SimWebApp {
+    /// A running app in `West Europe` on the plan `NAME-plan`, without tags.
+    pub fn new(resource_group: &str, name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            resource_group: resource_group.to_owned(),
+            location: "West Europe".to_owned(),
+            state: "Running".to_owned(),
+            plan: format!("{name}-plan"),
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
 /// A container group (`Microsoft.ContainerInstance/containerGroups`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimContainerGroup {

@@ -4,7 +4,7 @@
 //! segments are skipped, so `//tenant/oauth2/...` (an authority host with a trailing
 //! slash) matches too.
 
-use super::power::PowerAction;
+use super::{power::PowerAction, web::SiteAction};
 
 /// A recognised path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +61,18 @@ pub(crate) enum ArmRoute {
         group: String,
         name: String,
         container: String,
+    },
+    WebApps {
+        group: Option<String>,
+    },
+    WebApp {
+        group: String,
+        name: String,
+    },
+    WebAppAction {
+        group: String,
+        name: String,
+        action: SiteAction,
     },
     Deployment {
         group: String,
@@ -121,6 +133,7 @@ fn parse_arm(original: &[&str], lower: &[&str]) -> Option<ArmRoute> {
             "microsoft.containerinstance",
             "containergroups",
         ] => ArmRoute::ContainerGroups { group: None },
+        ["providers", "microsoft.web", "sites"] => ArmRoute::WebApps { group: None },
         ["resourcegroups", _, "providers", provider, rest @ ..] => {
             let group = name(1);
             let name = |index: usize| original[4 + index].to_owned();
@@ -174,6 +187,16 @@ fn parse_arm(original: &[&str], lower: &[&str]) -> Option<ArmRoute> {
                     group,
                     name: name(1),
                     container: name(3),
+                },
+                ("microsoft.web", ["sites"]) => ArmRoute::WebApps { group: Some(group) },
+                ("microsoft.web", ["sites", _]) => ArmRoute::WebApp {
+                    group,
+                    name: name(1),
+                },
+                ("microsoft.web", ["sites", _, action]) => ArmRoute::WebAppAction {
+                    group,
+                    name: name(1),
+                    action: SiteAction::from_segment(action)?,
                 },
                 ("microsoft.resources", ["deployments", _]) => ArmRoute::Deployment {
                     group,
@@ -287,6 +310,35 @@ mod tests {
                     group: "rg".to_owned(),
                     name: "d1".to_owned(),
                 }),
+            ),
+            (
+                "/subscriptions/Sub/providers/Microsoft.Web/sites",
+                arm(ArmRoute::WebApps { group: None }),
+            ),
+            (
+                "/subscriptions/Sub/resourceGroups/rg/providers/Microsoft.Web/sites",
+                arm(ArmRoute::WebApps {
+                    group: Some("rg".to_owned()),
+                }),
+            ),
+            (
+                "/subscriptions/Sub/resourceGroups/rg/providers/microsoft.web/Sites/Shop",
+                arm(ArmRoute::WebApp {
+                    group: "rg".to_owned(),
+                    name: "Shop".to_owned(),
+                }),
+            ),
+            (
+                "/subscriptions/Sub/resourceGroups/rg/providers/Microsoft.Web/sites/shop/restart",
+                arm(ArmRoute::WebAppAction {
+                    group: "rg".to_owned(),
+                    name: "shop".to_owned(),
+                    action: SiteAction::Restart,
+                }),
+            ),
+            (
+                "/subscriptions/Sub/resourceGroups/rg/providers/Microsoft.Web/sites/shop/swap",
+                None,
             ),
             (
                 "/subscriptions/Sub/resourcegroups/rg",

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{PowerState, SimContainer, SimContainerGroup, SimPort, SimResourceGroup, SimVm};
+use super::{
+    PowerState, SimContainer, SimContainerGroup, SimPort, SimResourceGroup, SimVm, SimWebApp,
+};
 
 /// The resources of the sample subscription; see the [module docs](super) for a table.
 #[derive(Clone, Debug, PartialEq)]
@@ -13,6 +15,8 @@ pub struct ArmSample {
     pub vms: Vec<SimVm>,
     /// Four container groups with logs.
     pub container_groups: Vec<SimContainerGroup>,
+    /// Three App Service web apps, one of them stopped.
+    pub web_apps: Vec<SimWebApp>,
 }
 
 /// The sample subscription: what a seeded simulator starts with.
@@ -275,10 +279,35 @@ pub fn sample() -> ArmSample {
             }
         }
     }
+    let web_app = |group: &str, name: &str, location: &str, state: &str, plan: &str| {
+        let env = groups
+            .iter()
+            .find(|(candidate, ..)| *candidate == group)
+            .map_or("dev", |(.., env)| *env);
+        SimWebApp {
+            location: location.to_owned(),
+            state: state.to_owned(),
+            plan: plan.to_owned(),
+            tags: tags(&[("env", env)]),
+            ..SimWebApp::new(group, name)
+        }
+    };
+    let web_apps = vec![
+        web_app("prod-web", "shop", "West Europe", "Running", "prod-plan"),
+        web_app(
+            "staging",
+            "shop-staging",
+            "West Europe",
+            "Stopped",
+            "staging-plan",
+        ),
+        web_app("dev-sandbox", "docs", "East US", "Running", "dev-plan"),
+    ];
     ArmSample {
         resource_groups,
         vms,
         container_groups,
+        web_apps,
     }
 }
 

@@ -21,6 +21,7 @@ use super::{
     resources,
     route::{self, ArmRoute, Route},
     state::{Fault, Shared, State as SimState},
+    web,
 };
 
 /// Largest request body read; deployment templates are the big ones.
@@ -204,6 +205,16 @@ fn dispatch(ctx: &Ctx<'_>, state: &mut SimState, resource: ArmRoute) -> Result<R
             },
             "GET",
         ) => aci::logs(ctx, state, &group, &name, &container),
+        (R::WebApps { group }, "GET") => web::list(ctx, state, group.as_deref()),
+        (R::WebApp { group, name }, "GET") => web::get(ctx, state, &group, &name),
+        (
+            R::WebAppAction {
+                group,
+                name,
+                action,
+            },
+            "POST",
+        ) => web::act(ctx, state, &group, &name, action),
         (R::Deployment { group, name }, "PUT") => {
             resources::put_deployment(ctx, state, &group, &name)
         }

@@ -16,7 +16,7 @@ use tokio::{sync::watch, time::Instant};
 
 use super::{
     ArmRequest, ArmSimConfig, DeploymentState, PowerState, SimContainerGroup, SimDeployment,
-    SimResource, SimResourceGroup, SimVm, aci,
+    SimResource, SimResourceGroup, SimVm, SimWebApp, aci,
     deploy::{self, ResourceOutcome},
     error::ErrorDetail,
     ident,
@@ -103,6 +103,13 @@ pub(crate) struct VmRecord {
     /// The operation moving the VM, while it is transitional.
     pub(crate) pending: Option<String>,
     /// When the power state last changed, for instance view status times.
+    pub(crate) changed_at: SystemTime,
+}
+
+/// A web app; its actions are synchronous, so it has no operation in flight.
+#[derive(Clone, Debug)]
+pub(crate) struct SiteRecord {
+    pub(crate) app: SimWebApp,
     pub(crate) changed_at: SystemTime,
 }
 
@@ -205,6 +212,7 @@ pub(crate) struct State {
     pub(crate) resource_groups: BTreeMap<String, SimResourceGroup>,
     pub(crate) vms: BTreeMap<Key, VmRecord>,
     pub(crate) container_groups: BTreeMap<Key, GroupRecord>,
+    pub(crate) web_apps: BTreeMap<Key, SiteRecord>,
     /// Resources deployments created that are kept as data, by lowercase id.
     pub(crate) resources: BTreeMap<String, SimResource>,
     /// Resources (by name or `type/name`) whose next deployment fails with the error.
@@ -263,6 +271,19 @@ impl State {
             GroupRecord {
                 group,
                 pending: None,
+                changed_at: now,
+            },
+        );
+    }
+
+    /// Adds or replaces a web app.
+    pub(crate) fn insert_web_app(&mut self, app: SimWebApp, now: SystemTime) {
+        let location = app.location.to_lowercase().replace(' ', "");
+        self.ensure_resource_group(&app.resource_group, &location);
+        self.web_apps.insert(
+            key(&app.resource_group, &app.name),
+            SiteRecord {
+                app,
                 changed_at: now,
             },
         );

@@ -1,9 +1,9 @@
 //! The ARM simulator over loopback with plain HTTP/1.1: tokens, auth, lists and paging,
-//! long-running operations, faults, container groups and deployments.
+//! long-running operations, faults, container groups, web apps and deployments.
 
 use std::time::Duration;
 
-use azcord_sim::{ArmSim, ArmSimConfig, DeploymentState, PowerState};
+use azcord_sim::{ArmSim, ArmSimConfig, DeploymentState, PowerState, SimWebApp};
 use expect_test::expect;
 use serde_json::{Value, json};
 use tokio::{
@@ -16,6 +16,7 @@ use crate::support::PATIENCE;
 const API: &str = "api-version=2024-07-01";
 pub(crate) const ACI_API: &str = "api-version=2024-05-01-preview";
 pub(crate) const RESOURCES_API: &str = "api-version=2021-04-01";
+const WEB_API: &str = "api-version=2024-04-01";
 
 /// A simulator with its service principal's token.
 pub(crate) struct Azure {
@@ -1051,6 +1052,134 @@ async fn container_groups_list_get_logs_stop_start_and_restart() {
 }
 
 #[tokio::test]
+async fn web_apps_list_get_and_act_at_once() {
+    let azure = Azure::start(ArmSimConfig {
+        page_size: 2,
+        ..config()
+    })
+    .await;
+    azure.sim.add_web_app(SimWebApp::new("prod-web", "api"));
+    let first = azure
+        .get(&azure.sub(&format!("/providers/Microsoft.Web/sites?{WEB_API}")))
+        .await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let second = azure.get(first.body["nextLink"].as_str().unwrap()).await;
+    let sites: Vec<String> = [&first, &second]
+        .iter()
+        .flat_map(|reply| reply.body["value"].as_array().unwrap())
+        .map(|site| {
+            format!(
+                "{}/{} {}",
+                site["properties"]["resourceGroup"].as_str().unwrap(),
+                site["name"].as_str().unwrap(),
+                site["properties"]["state"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        sites,
+        [
+            "dev-sandbox/docs Running",
+            "prod-web/api Running",
+            "prod-web/shop Running",
+            "staging/shop-staging Stopped"
+        ]
+    );
+    assert_eq!(second.body.get("nextLink"), None);
+    let by_group = azure
+        .get(&azure.sub(&format!(
+            "/resourceGroups/staging/providers/Microsoft.Web/sites?{WEB_API}"
+        )))
+        .await;
+    assert_eq!(by_group.body["value"].as_array().unwrap().len(), 1);
+
+    let site = azure.sub("/resourceGroups/staging/providers/Microsoft.Web/sites/shop-staging");
+    let mut reply = azure.get(&format!("{site}?{WEB_API}")).await;
+    reply.body["properties"]["lastModifiedTimeUtc"] = json!("<time>");
+    let subscription = &azure.sim.config().subscription_id;
+    expect![[r#"
+        {
+          "id": "/subscriptions/SUB/resourceGroups/staging/providers/Microsoft.Web/sites/shop-staging",
+          "kind": "app,linux",
+          "location": "West Europe",
+          "name": "shop-staging",
+          "properties": {
+            "availabilityState": "Normal",
+            "defaultHostName": "shop-staging.azurewebsites.net",
+            "enabled": true,
+            "enabledHostNames": [
+              "shop-staging.azurewebsites.net",
+              "shop-staging.scm.azurewebsites.net"
+            ],
+            "hostNames": [
+              "shop-staging.azurewebsites.net"
+            ],
+            "httpsOnly": true,
+            "lastModifiedTimeUtc": "<time>",
+            "name": "shop-staging",
+            "reserved": true,
+            "resourceGroup": "staging",
+            "serverFarmId": "/subscriptions/SUB/resourceGroups/staging/providers/Microsoft.Web/serverfarms/staging-plan",
+            "state": "Stopped",
+            "usageState": "Normal"
+          },
+          "tags": {
+            "env": "staging"
+          },
+          "type": "Microsoft.Web/sites"
+        }"#]]
+    .assert_eq(&pretty_sorted(&reply.body).replace(subscription.as_str(), "SUB"));
+
+    // Every action is done when it is answered: 200, no body, nothing to poll.
+    let before = azure.sim.requests().len();
+    for (action, state) in [
+        ("start", "Running"),
+        ("start", "Running"),
+        ("restart", "Running"),
+        ("stop", "Stopped"),
+        ("stop", "Stopped"),
+        ("restart", "Stopped"),
+    ] {
+        let reply = azure.post(&format!("{site}/{action}?{WEB_API}")).await;
+        assert_eq!(
+            (
+                reply.status,
+                reply.header("Azure-AsyncOperation"),
+                reply.header("Location"),
+                &reply.body
+            ),
+            (200, None, None, &Value::Null),
+            "{action}"
+        );
+        assert_eq!(
+            azure.sim.web_app("Staging", "Shop-Staging").unwrap().state,
+            state,
+            "after {action}"
+        );
+    }
+    assert_eq!(azure.sim.requests().len() - before, 6, "no poll in between");
+
+    let missing = azure
+        .post(&azure.sub(&format!(
+            "/resourceGroups/staging/providers/Microsoft.Web/sites/ghost/start?{WEB_API}"
+        )))
+        .await;
+    assert_eq!(
+        (missing.status, missing.error_code()),
+        (404, "ResourceNotFound")
+    );
+    let no_group = azure
+        .get(&azure.sub(&format!(
+            "/resourceGroups/nowhere/providers/Microsoft.Web/sites?{WEB_API}"
+        )))
+        .await;
+    assert_eq!(
+        (no_group.status, no_group.error_code()),
+        (404, "ResourceGroupNotFound")
+    );
+}
+
+#[tokio::test]
 async fn a_deployment_runs_and_records_its_template() {
     let azure = Azure::start(config()).await;
     let group = azure.sub("/resourcegroups/delivery");
@@ -1223,4 +1352,25 @@ async fn waiting_for_a_state_wakes_when_a_real_transition_ends() {
     );
     // The other web-1 is untouched.
     assert_eq!(azure.power("staging", "web-1"), PowerState::Stopped);
+}
+
+/// Pretty JSON with sorted keys, whatever serde_json's `preserve_order` says.
+fn pretty_sorted(value: &Value) -> String {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by_key(|(key, _)| *key);
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(key, value)| (key.clone(), sorted(value)))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    serde_json::to_string_pretty(&sorted(value)).expect("JSON prints")
 }

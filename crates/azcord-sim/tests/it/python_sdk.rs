@@ -1,5 +1,5 @@
 //! The ARM simulator checked with Microsoft's own Python SDK (azure-mgmt-compute,
-//! azure-mgmt-containerinstance, azure-mgmt-resource-deployments and azure-core's LRO
+//! azure-mgmt-containerinstance, azure-mgmt-web, azure-mgmt-resource-deployments and azure-core's LRO
 //! pollers): `tests/python/arm_sdk_check.py` drives a simulator started here and prints
 //! one `PASS`/`FAIL` line per check.
 
@@ -13,11 +13,11 @@ use azcord_sim::tools::{require_python_modules, require_tool};
 /// The pinned packages, as `.ci/run` installs them.
 const PIP_INSTALL: &str = "pip install azure-core==1.41.0 azure-mgmt-core==1.6.0 \
      azure-mgmt-compute==39.0.0 azure-mgmt-containerinstance==10.1.0 \
-     azure-mgmt-resource==26.0.0 azure-mgmt-resource-deployments==2.0.0";
+     azure-mgmt-resource==26.0.0 azure-mgmt-resource-deployments==2.0.0 azure-mgmt-web==11.0.1";
 /// The whole script, SDK imports included, must finish within this.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Every check the script runs, in order.
-const CHECKS: [&str; 13] = [
+const CHECKS: [&str; 16] = [
     "vms_list_all_with_status",
     "vm_get_with_instance_view",
     "vm_begin_start",
@@ -28,6 +28,9 @@ const CHECKS: [&str; 13] = [
     "container_group_begin_start",
     "container_group_stop",
     "container_group_begin_restart",
+    "web_apps_list",
+    "web_app_get",
+    "web_app_start_restart_stop",
     "deployment_creates_a_container_group",
     "failed_deployment_raises_deployment_failed",
     "invalid_template_raises_invalid_template",
@@ -42,6 +45,7 @@ async fn microsofts_python_sdk_sees_the_simulator_as_azure() {
         "azure.mgmt.compute",
         "azure.mgmt.containerinstance",
         "azure.mgmt.resource.deployments",
+        "azure.mgmt.web",
     ];
     if !require_python_modules(&python, &modules, PIP_INSTALL) {
         return;

@@ -23,6 +23,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
+from azure.mgmt.web import WebSiteManagementClient
 
 # Every pipeline call goes over plain HTTP to loopback: azure-core refuses to send a
 # bearer token without TLS unless told per call.
@@ -112,6 +113,7 @@ def main():
     compute = ComputeManagementClient(credential, subscription, **options)
     aci = ContainerInstanceManagementClient(credential, subscription, **options)
     deployments = DeploymentsMgmtClient(credential, subscription, **options)
+    web = WebSiteManagementClient(credential, subscription, **options)
 
     def vms_list_all_with_status():
         vms = list(compute.virtual_machines.list_all(status_only="true", **NO_TLS))
@@ -173,6 +175,25 @@ def main():
         assert after.instance_view.state == "Running", after.instance_view.state
         assert [c.instance_view.restart_count for c in after.containers] == [n + 1 for n in counts]
 
+    def web_apps_list():
+        names = sorted(site.name for site in web.web_apps.list(**NO_TLS))
+        assert names == ["docs", "shop", "shop-staging"], names
+        names = [site.name for site in web.web_apps.list_by_resource_group("staging", **NO_TLS)]
+        assert names == ["shop-staging"], names
+
+    def web_app_get():
+        site = web.web_apps.get("staging", "shop-staging", **NO_TLS)
+        assert site.state == "Stopped", site.state
+        assert site.default_host_name == "shop-staging.azurewebsites.net", site.default_host_name
+        assert site.server_farm_id.endswith("/serverfarms/staging-plan"), site.server_farm_id
+
+    def web_app_start_restart_stop():
+        web.web_apps.start("staging", "shop-staging", **NO_TLS)
+        assert web.web_apps.get("staging", "shop-staging", **NO_TLS).state == "Running"
+        web.web_apps.restart("staging", "shop-staging", **NO_TLS)
+        web.web_apps.stop("staging", "shop-staging", **NO_TLS)
+        assert web.web_apps.get("staging", "shop-staging", **NO_TLS).state == "Stopped"
+
     def deployment_creates_a_container_group():
         image = "ghcr.io/contoso/azcord:1.4.0"
         poller = deployments.deployments.begin_create_or_update(
@@ -220,6 +241,9 @@ def main():
         container_group_begin_start,
         container_group_stop,
         container_group_begin_restart,
+        web_apps_list,
+        web_app_get,
+        web_app_start_restart_stop,
         deployment_creates_a_container_group,
         failed_deployment_raises_deployment_failed,
         invalid_template_raises_invalid_template,

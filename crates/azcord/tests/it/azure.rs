@@ -1,4 +1,4 @@
-//! /vm and /aci end to end: Discord simulator → bot → real azure_mgmt clients → ARM
+//! /vm, /aci and /webapp end to end: Discord simulator → bot → real azure_mgmt clients → ARM
 //! simulator, all over loopback.
 
 use std::time::Duration;
@@ -41,7 +41,7 @@ fn policy() -> Policy {
         rules: vec![
             rule(
                 "ops-nonprod",
-                &["vm *", "aci *"],
+                &["vm *", "aci *", "webapp *"],
                 &[OPS],
                 &[],
                 &[],
@@ -49,7 +49,7 @@ fn policy() -> Policy {
             ),
             rule(
                 "ops-prod",
-                &["vm *", "aci *"],
+                &["vm *", "aci *", "webapp *"],
                 &[PROD],
                 &[],
                 &[OPS_CHANNEL],
@@ -389,6 +389,95 @@ async fn an_expired_token_is_renewed() {
     let (_, outcome) = azure.say(&ops(), "/vm status name:db-1").await;
     assert_eq!(outcome, Outcome::Success);
     assert_eq!(azure.arm.token_requests(), tokens + 1);
+}
+
+#[tokio::test]
+async fn webapp_list_start_and_stop_act_at_once_without_polling() {
+    let azure = start().await;
+    let (list, outcome) = azure.say(&ops(), "/webapp list").await;
+    assert_eq!(outcome, Outcome::Success, "{list}");
+    expect![[r#"
+        ╭────────────────────────────────────────────────────────────────────────────────────────────╮
+        │ 3 web apps in the subscription · 2 running                                                 │
+        ├────────────────────────────────────────────────────────────────────────────────────────────┤
+        │     NAME          RESOURCE GROUP  STATE       HOST NAME                       PLAN         │
+        │     docs          dev-sandbox     🟢 running  docs.azurewebsites.net          dev-plan     │
+        │     shop          prod-web        🟢 running  shop.azurewebsites.net          prod-plan    │
+        │     shop-staging  staging         🟡 stopped  shop-staging.azurewebsites.net  staging-plan │
+        ╰────────────────────────────────────────────────────────────────────────────────────────────╯"#]].assert_eq(&list);
+    assert_eq!(
+        azure.arm_calls(),
+        ["GET /subscriptions/SUB/providers/microsoft.web/sites 200"
+            .replace("SUB", &azure.arm.config().subscription_id)]
+    );
+
+    // App Service starts the app before it answers: done at once, nothing polled.
+    let (started, outcome) = azure.say(&ops(), "/webapp start name:shop-staging").await;
+    assert_eq!(outcome, Outcome::Success);
+    assert!(
+        started.starts_with("✅ shop-staging in `staging` is running · took "),
+        "{started}"
+    );
+    assert_eq!(
+        azure.arm.web_app("staging", "shop-staging").unwrap().state,
+        "Running"
+    );
+
+    // Stop confirms first, stating the cost, and acts on the click.
+    let exchange = azure
+        .bot
+        .run_line(
+            &ops(),
+            azure.guild(),
+            CHANNEL,
+            "/webapp stop name:staging/shop-staging",
+        )
+        .await
+        .unwrap();
+    let prompt = exchange.handle.message().unwrap();
+    expect![[r#"
+        ⚠️ Stop shop-staging in `staging`? A stopped app serves nothing, but its App Service plan is still billed.
+        Only you can answer; this expires in 60 s.
+        [1] Stop  [2] Cancel"#]].assert_eq(&render_wide(&prompt));
+    assert_eq!(
+        azure.arm.web_app("staging", "shop-staging").unwrap().state,
+        "Running",
+        "nothing happens before the click"
+    );
+    let stopped = azure.click(&prompt, "Stop", &ops()).await;
+    assert_eq!(stopped.finished.outcome, Outcome::Success);
+    let done = azure.bot.sim.message(prompt.id).unwrap();
+    assert!(
+        done.content.starts_with(
+            "✅ **shop-staging** in `staging` is stopped (its plan is still billed) · took "
+        ),
+        "{}",
+        done.content
+    );
+    assert_eq!(
+        azure.arm.web_app("staging", "shop-staging").unwrap().state,
+        "Stopped"
+    );
+
+    let calls = azure.arm_calls();
+    let site = "/resourcegroups/staging/providers/microsoft.web/sites/shop-staging";
+    let posts: Vec<&String> = calls
+        .iter()
+        .filter(|call| call.starts_with("POST"))
+        .collect();
+    assert_eq!(posts.len(), 2, "{calls:#?}");
+    assert!(
+        posts[0].ends_with(&format!("{site}/start 200")),
+        "{calls:#?}"
+    );
+    assert!(
+        posts[1].ends_with(&format!("{site}/stop 200")),
+        "{calls:#?}"
+    );
+    assert!(
+        calls.iter().all(|call| !call.contains("/operations/")),
+        "no poll: {calls:#?}"
+    );
 }
 
 #[tokio::test]

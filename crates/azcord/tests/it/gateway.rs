@@ -156,7 +156,10 @@ async fn commands_are_registered_only_when_they_change() {
         .into_iter()
         .map(|command| command.name)
         .collect();
-    assert_eq!(registered, ["ping", "help", "about", "vm", "aci", "test"]);
+    assert_eq!(
+        registered,
+        ["ping", "help", "about", "vm", "aci", "webapp", "test"]
+    );
 
     // A second process with the same commands leaves them alone.
     let dispatcher = test.bot.dispatcher.clone();

@@ -26,6 +26,8 @@ async fn ping_and_help_answer_at_once() {
         │ location                                                                    │
         │   `/aci status` Show one container group's state and its containers         │
         │   `/aci logs` Show the end of a container's log                             │
+        │ webapp: `/webapp list` List web apps with their state, host name and plan   │
+        │   `/webapp status` Show one web app's state, host name and plan             │
         │ test: `/test steps` progress on demand                                      │
         │   `/test held` waits for the test                                           │
         │   `/test fail` fails inside                                                 │

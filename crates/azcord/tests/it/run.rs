@@ -260,7 +260,7 @@ fn version_and_commands_describe_this_build() {
         .iter()
         .map(|command| command.name.as_str())
         .collect();
-    assert_eq!(names, ["ping", "help", "about", "vm", "aci"]);
+    assert_eq!(names, ["ping", "help", "about", "vm", "aci", "webapp"]);
 }
 
 #[test]
