@@ -30,9 +30,10 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "azcord-bench",
     ])?;
     let root = crate::project_root();
-    let bench = root.join("target/release/azcord-bench");
-    let azcord = root.join("target/release/azcord");
-    let status = std::process::Command::new(bench)
+    let release = crate::stamp::target_dir().join("release");
+    let bench = release.join("azcord-bench");
+    let azcord = release.join("azcord");
+    let status = std::process::Command::new(&bench)
         .arg("--azcord")
         .arg(azcord)
         .args([
@@ -44,7 +45,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         .current_dir(&root)
         .status()?;
     anyhow::ensure!(status.success(), "the benchmark failed with {status}");
-    let status = std::process::Command::new(root.join("target/release/azcord-bench"))
+    let status = std::process::Command::new(&bench)
         .arg("azure")
         .current_dir(&root)
         .status()?;
