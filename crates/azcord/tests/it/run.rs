@@ -94,12 +94,16 @@ async fn run_serves_reports_health_and_stops_cleanly_on_sigterm() {
             data: ping.clone(),
         });
         tokens.push(handle.token.clone());
+        // Bounded, so that a process that never answers fails the test, not hangs it.
+        let event = tokio::time::timeout(Duration::from_secs(60), handle.next_event())
+            .await
+            .expect("azcord run answers /ping within 60 s");
         let InteractionEvent::Acknowledged {
             message: Some(message),
             ..
-        } = handle.next_event().await
+        } = event
         else {
-            panic!()
+            panic!("expected an answer, got {event:?}")
         };
         assert_eq!(message.content, "🏓 pong");
     }
