@@ -87,6 +87,13 @@ pub(crate) fn build(release: bool) -> anyhow::Result<PathBuf> {
     if release {
         command.env("CARGO_INCREMENTAL", "0");
     }
+    // Stamp the commit explicitly: crates/azcord/build.rs reruns when these change, so a
+    // binary built from another checkout sharing this target directory (cargo's hashes
+    // do not depend on where a checkout lies) is never taken for this commit's.
+    let stamp = Stamp::current()?;
+    command
+        .env("AZCORD_GIT_SHA", &stamp.revision)
+        .env("AZCORD_BUILD_NUMBER", &stamp.build_number);
     let status = command.status().context("cannot run cargo")?;
     anyhow::ensure!(
         status.success(),
