@@ -286,11 +286,6 @@ impl Bot {
         self.application_id
     }
 
-    /// The REST client, for sending outside interactions (such as audit messages).
-    pub fn client(&self) -> Arc<Client> {
-        Arc::clone(&self.client)
-    }
-
     /// Serves interactions until `shutdown` completes, then shuts down in order: stop
     /// taking new interactions, finish those in flight (bounded by the drain timeout),
     /// and close the shards so that their sessions can be resumed.
