@@ -122,7 +122,9 @@ pub(crate) fn progress(jobs: &[Job], watcher: &str) -> Progress {
 
 /// An RFC 3339 time as CircleCI writes it.
 pub(crate) fn parse_time(text: &str) -> Option<SystemTime> {
-    humantime::parse_rfc3339_weak(text.trim_end_matches('Z')).ok()
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .ok()
+        .map(SystemTime::from)
 }
 
 #[cfg(test)]
