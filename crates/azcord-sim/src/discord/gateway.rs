@@ -333,7 +333,7 @@ impl Connection {
         let data = payload.get("d").cloned().unwrap_or(Value::Null);
         match op {
             1 => self.on_heartbeat().await,
-            2 => self.on_identify(&data),
+            2 => self.on_identify(&data).await,
             6 => self.on_resume(&data).await,
             // Presence, voice state and member requests are accepted and ignored.
             3 | 4 | 8 if self.shard.is_some() => Step::Continue,
@@ -356,7 +356,7 @@ impl Connection {
         self.write(opcode_frame(11, Value::Null)).await
     }
 
-    fn on_identify(&mut self, data: &Value) -> Step {
+    async fn on_identify(&mut self, data: &Value) -> Step {
         if self.shard.is_some() {
             return Step::Close(CloseReason::AlreadyAuthenticated);
         }
@@ -364,11 +364,31 @@ impl Connection {
             Ok(shard) => shard,
             Err(reason) => return Step::Close(reason),
         };
+        let too_early = {
+            let mut state = self.shared.lock();
+            let record = state
+                .identify_limiter
+                .admit(shard.number(), std::time::Instant::now());
+            let too_early = record.too_early;
+            state.identifies.push(record);
+            if too_early {
+                state.gateway_log.push(GatewayRecord::IdentifyTooEarly {
+                    shard: shard.number(),
+                });
+            }
+            too_early
+        };
+        if too_early {
+            // Discord answers an identify over the max_concurrency limit with an invalid
+            // session; the client waits and identifies again.
+            return self.write(opcode_frame(9, Value::Bool(false))).await;
+        }
         let session_id = random_hex(32);
         let resume_url = self.shared.gateway_url();
         let config = &self.shared.config;
         {
             let mut state = self.shared.lock();
+            state.expire_sessions();
             let previous = state.connection_of(shard.number());
             let Some(slot) = state.shards.get_mut(shard.number() as usize) else {
                 return Step::Close(CloseReason::InvalidShard);
@@ -405,6 +425,7 @@ impl Connection {
         let seq = data.get("seq").and_then(Value::as_u64).unwrap_or(0);
         let resumed = {
             let mut state = self.shared.lock();
+            state.expire_sessions();
             let shard = state.shards.iter().position(|slot| {
                 slot.session()
                     .is_some_and(|session| session.id() == session_id)

@@ -70,6 +70,7 @@ impl InteractionRecord {
             channel_id: self.channel_id,
             guild_id: self.guild_id,
             interaction_id: Some(self.id),
+            referenced_message_id: None,
             content: String::new(),
             embeds: Vec::new(),
             components: Vec::new(),
@@ -568,7 +569,7 @@ mod tests {
         fn new(kind: InteractionType, source_message: Option<u64>) -> Self {
             let (events_tx, events) = mpsc::unbounded_channel();
             let id = Id::new(1000);
-            let mut state = State::default();
+            let mut state = State::new(&crate::discord::DiscordSimConfig::default());
             state.interactions.insert(
                 id,
                 InteractionRecord {
@@ -816,6 +817,7 @@ mod tests {
             channel_id: 7,
             guild_id: Some(9),
             interaction_id: None,
+            referenced_message_id: None,
             content: "pick one".to_owned(),
             embeds: Vec::new(),
             components: Vec::new(),

@@ -12,6 +12,7 @@
 mod api_error;
 mod gateway;
 mod handle;
+mod identify;
 mod interaction;
 mod messages;
 mod model;
@@ -62,8 +63,8 @@ use self::{
 pub use self::{
     handle::InteractionHandle,
     model::{
-        GatewayRecord, InteractionEvent, Invocation, RestCall, ShardState, SimError, SimMessage,
-        SimUser,
+        GatewayRecord, IdentifyRecord, InteractionEvent, Invocation, RestCall, ShardState,
+        SimError, SimMessage, SimUser,
     },
 };
 
@@ -84,6 +85,16 @@ pub struct DiscordSimConfig {
     pub guild_id: u64,
     /// How many shards the bot must identify with.
     pub shard_count: u32,
+    /// `session_start_limit.max_concurrency`: identifies are bucketed by
+    /// `shard_id % max_concurrency`, each bucket starting one session per `identify_window`.
+    pub max_concurrency: u32,
+    /// How often each identify bucket may start a session (Discord: 5 s); an IDENTIFY that
+    /// comes sooner gets opcode 9 (`d: false`). Zero lifts the limit.
+    pub identify_window: Duration,
+    /// How long a session stays resumable after its connection closes, with the
+    /// dispatches sent meanwhile kept for replay. Discord does not publish its figure;
+    /// past it, a RESUME gets opcode 9 (`d: false`) and those dispatches are lost.
+    pub resume_window: Duration,
     /// The heartbeat interval sent in HELLO.
     pub heartbeat_interval: Duration,
     /// How long after dispatch an interaction may be acknowledged (Discord: 3 s).
@@ -108,6 +119,9 @@ impl Default for DiscordSimConfig {
             bot_name: "azcord".to_owned(),
             guild_id: 1_200_000_000_000_000_100,
             shard_count: 1,
+            max_concurrency: 1,
+            identify_window: Duration::from_secs(5),
+            resume_window: Duration::from_secs(120),
             heartbeat_interval: Duration::from_millis(41_250),
             interaction_ack_deadline: Duration::from_secs(3),
             interaction_token_lifetime: Duration::from_secs(15 * 60),
@@ -237,9 +251,28 @@ impl DiscordSim {
         self.shared.lock().gateway_log.clone()
     }
 
+    /// Every IDENTIFY with a valid token and shard so far, in order, judged against the
+    /// identify rate limit.
+    pub fn identifies(&self) -> Vec<IdentifyRecord> {
+        self.shared.lock().identifies.clone()
+    }
+
+    /// Whether any IDENTIFY came before its bucket's window had passed.
+    pub fn identify_limit_broken(&self) -> bool {
+        self.shared
+            .lock()
+            .identifies
+            .iter()
+            .any(|record| record.too_early)
+    }
+
     // ---- interactions ----
 
     /// A user runs a slash command (an APPLICATION_COMMAND interaction).
+    ///
+    /// With no client connected to its shard, it waits in the session's replay buffer
+    /// for a RESUME (or, without a session, for the next READY), as Discord keeps the
+    /// events of a session that is away.
     pub fn invoke(&self, call: Invocation) -> InteractionHandle {
         self.start_interaction(
             InteractionType::ApplicationCommand,

@@ -1,5 +1,7 @@
 //! The plain data the simulator's Rust API takes and returns.
 
+use std::time::Instant;
+
 use serde_json::Value;
 use twilight_model::{
     application::{command::CommandOptionChoice, interaction::application_command::CommandData},
@@ -59,6 +61,8 @@ pub struct SimMessage {
     pub guild_id: Option<u64>,
     /// The interaction it answers, for interaction responses and follow-ups.
     pub interaction_id: Option<Id<InteractionMarker>>,
+    /// The message it replies to (its `message_reference`), for replies posted to a channel.
+    pub referenced_message_id: Option<u64>,
     /// The text; empty when the message has none, or is still loading.
     pub content: String,
     /// The embeds.
@@ -184,6 +188,27 @@ pub enum GatewayRecord {
         /// The session the client tried to resume.
         session_id: String,
     },
+    /// An IDENTIFY came before its bucket's window had passed and was answered with
+    /// opcode 9; see [`IdentifyRecord`].
+    IdentifyTooEarly {
+        /// The shard it claimed.
+        shard: u32,
+    },
+    /// A session was not resumed within the resume window and ended.
+    SessionExpired {
+        /// The shard.
+        shard: u32,
+        /// The session that ended.
+        session_id: String,
+    },
+    /// A dispatch was lost, as on Discord: it waited in a session that expired, or came
+    /// after that and before the next IDENTIFY.
+    DispatchLost {
+        /// The shard.
+        shard: u32,
+        /// The event name, e.g. `INTERACTION_CREATE`.
+        event: String,
+    },
     /// The client sent a close frame.
     ClientClosed {
         /// The shard of the connection, if it had identified.
@@ -203,6 +228,19 @@ pub enum GatewayRecord {
         /// The shard of the connection, if it had identified.
         shard: Option<u32>,
     },
+}
+
+/// One IDENTIFY with a valid token and shard, judged against the identify rate limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentifyRecord {
+    /// The shard it claimed.
+    pub shard: u32,
+    /// Its rate-limit bucket, `shard % max_concurrency`.
+    pub bucket: u32,
+    /// When it arrived.
+    pub at: Instant,
+    /// Whether it came before the bucket's window had passed; it was then refused.
+    pub too_early: bool,
 }
 
 /// Why the simulator could not do what a test asked.

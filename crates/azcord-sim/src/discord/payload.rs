@@ -8,7 +8,10 @@ use twilight_model::{
         Interaction, InteractionContextType, InteractionData, InteractionMetadata,
         InteractionPartialGuild, InteractionType,
     },
-    channel::{Channel, ChannelType, Message, message::MessageType},
+    channel::{
+        Channel, ChannelType, Message,
+        message::{MessageReference, MessageReferenceType, MessageType},
+    },
     gateway::{ShardId, payload::incoming::Ready},
     guild::{MemberFlags, PartialMember, UnavailableGuild},
     id::{
@@ -330,6 +333,7 @@ pub(crate) fn message(
         Some(interaction) if interaction.kind == InteractionType::ApplicationCommand => {
             MessageType::ChatInputCommand
         }
+        _ if message.referenced_message_id.is_some() => MessageType::Reply,
         _ => MessageType::Regular,
     };
     #[allow(
@@ -375,7 +379,16 @@ pub(crate) fn message(
         pinned: false,
         poll: None,
         reactions: Vec::new(),
-        reference: None,
+        reference: message
+            .referenced_message_id
+            .map(|referenced| MessageReference {
+                channel_id: Some(Id::new(message.channel_id)),
+                guild_id: message.guild_id.map(Id::new),
+                kind: MessageReferenceType::Default,
+                message_id: Some(Id::new(referenced)),
+                fail_if_not_exists: None,
+            }),
+        // Discord also embeds the replied-to message; the reference is what clients use.
         referenced_message: None,
         role_subscription_data: None,
         sticker_items: Vec::new(),
@@ -487,6 +500,7 @@ mod tests {
             channel_id: 7,
             guild_id: Some(config.guild_id),
             interaction_id: None,
+            referenced_message_id: None,
             content: "hello".to_owned(),
             embeds: Vec::new(),
             components: Vec::new(),

@@ -27,6 +27,7 @@ use super::{
     interaction::{CallbackOutcome, Deadlines, WebhookMessage},
     messages::{MessageFields, parse_body, parse_object},
     payload::{self, now_timestamp},
+    state::ReplyReference,
     state::{RestFault, Shared},
 };
 
@@ -312,7 +313,7 @@ async fn gateway_bot(State(shared): Sim) -> Json<Value> {
             "total": 1000,
             "remaining": 1000_u32.saturating_sub(identified),
             "reset_after": 86_400_000,
-            "max_concurrency": 1,
+            "max_concurrency": shared.config.max_concurrency,
         },
     }))
 }
@@ -798,13 +799,19 @@ async fn create_channel_message(
     let mut fields = MessageFields::from_body(&body)?;
     fields.flags.remove(MessageFlags::EPHEMERAL);
     fields.validate()?;
+    let reference = reply_reference(&body)?;
     let message = {
         let mut state = shared.lock();
+        let referenced_message_id = match reference {
+            Some(reference) => state.replied_message(channel_id, reference)?,
+            None => None,
+        };
         let mut message = SimMessage {
             id: shared.ids.next(),
             channel_id,
             guild_id: state.guild_of_channel(channel_id, shared.config.guild_id),
             interaction_id: None,
+            referenced_message_id,
             content: String::new(),
             embeds: Vec::new(),
             components: Vec::new(),
@@ -818,6 +825,50 @@ async fn create_channel_message(
     };
     let _ = shared.channel_messages.send(message.clone());
     message_response(&shared, message.id)
+}
+
+/// The `message_reference` of a create body, which makes the message a reply.
+fn reply_reference(body: &Map<String, Value>) -> Result<Option<ReplyReference>, ApiError> {
+    let Some(reference) = body
+        .get("message_reference")
+        .filter(|value| !value.is_null())
+    else {
+        return Ok(None);
+    };
+    let invalid = |message: &str| {
+        ApiError::invalid_form_body(&["message_reference"], "MODEL_TYPE_CONVERT", message)
+    };
+    let object = reference
+        .as_object()
+        .ok_or_else(|| invalid("Must be an object."))?;
+    // Discord sends snowflakes as strings and accepts numbers too.
+    let id_of = |field: &str| -> Result<Option<u64>, ApiError> {
+        match object.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => snowflake(text).map(Some),
+            Some(Value::Number(number)) => number
+                .as_u64()
+                .filter(|&id| id != 0)
+                .map(Some)
+                .ok_or_else(|| invalid("Value is not snowflake.")),
+            Some(_) => Err(invalid("Value is not snowflake.")),
+        }
+    };
+    let message_id = id_of("message_id")?.ok_or_else(|| {
+        ApiError::invalid_form_body(
+            &["message_reference", "message_id"],
+            "BASE_TYPE_REQUIRED",
+            "This field is required",
+        )
+    })?;
+    Ok(Some(ReplyReference {
+        message_id,
+        channel_id: id_of("channel_id")?,
+        fail_if_not_exists: object
+            .get("fail_if_not_exists")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+    }))
 }
 
 /// A non-ephemeral message of `channel`, the only kind channel routes can see.

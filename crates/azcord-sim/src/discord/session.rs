@@ -1,11 +1,16 @@
 //! Gateway sessions of one shard: sequence numbers, the replay buffer and the backlog.
 //!
 //! Everything here is pure bookkeeping; the connection tasks in `gateway` write the
-//! frames these functions hand back. The rule it guarantees: a dispatch is never lost.
+//! frames these functions hand back. The rule it guarantees: a dispatch is lost only
+//! where Discord loses it, when a session is not resumed within the resume window.
 //! While the shard has no live connection, dispatches wait in the session's buffer
-//! (replayed on RESUME) or, without a session, in the backlog (sent after the next READY).
+//! (replayed on RESUME) or, before the first session and after an invalid session, in
+//! the backlog (sent after the next READY).
 
-use std::collections::VecDeque;
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
 
 use serde_json::{Value, json};
 use twilight_model::id::{Id, marker::InteractionMarker};
@@ -110,6 +115,10 @@ pub(crate) struct ShardSlot {
     session: Option<Session>,
     binding: Option<Binding>,
     backlog: VecDeque<Dispatch>,
+    /// When the last bound connection went away, while the session waits for a RESUME.
+    disconnected_at: Option<Instant>,
+    /// Whether the session expired unresumed; until the next IDENTIFY nothing is kept.
+    expired: bool,
     /// Whether HEARTBEAT_ACKs are withheld, to make the client detect a zombie connection.
     pub(crate) heartbeat_acks_stopped: bool,
 }
@@ -159,6 +168,7 @@ impl ShardSlot {
         ready: impl FnOnce(&str) -> Value,
     ) -> Vec<Frame> {
         self.invalidate_session();
+        self.expired = false;
         let ready = Dispatch::new("READY", ready(&session_id));
         let mut session = Session {
             id: session_id,
@@ -173,10 +183,7 @@ impl ShardSlot {
                 .map(|dispatch| session.sequence(dispatch, true)),
         );
         self.session = Some(session);
-        self.binding = Some(Binding {
-            connection,
-            live: true,
-        });
+        self.bind(connection);
         frames
     }
 
@@ -204,11 +211,38 @@ impl ShardSlot {
             })
             .collect();
         frames.push(session.sequence(Dispatch::new("RESUMED", Value::Null), true));
-        self.binding = Some(Binding {
-            connection,
-            live: true,
-        });
+        self.bind(connection);
         Ok(frames)
+    }
+
+    /// Ends the session if no connection has been bound to it for `window`, as Discord
+    /// forgets a session that is not resumed in time. The dispatches no connection
+    /// received are lost with it, and so is every dispatch until the next IDENTIFY, as
+    /// on Discord; returns the session id and the lost dispatches.
+    pub(crate) fn expire(
+        &mut self,
+        now: Instant,
+        window: Duration,
+    ) -> Option<(String, Vec<Dispatch>)> {
+        let since = self.disconnected_at?;
+        if self.binding.is_some() || now.saturating_duration_since(since) < window {
+            return None;
+        }
+        self.disconnected_at = None;
+        let session = self.session.take()?;
+        self.expired = true;
+        let lost = session
+            .buffer
+            .into_iter()
+            .filter(|entry| !entry.handed_over)
+            .map(|entry| entry.dispatch)
+            .collect();
+        Some((session.id, lost))
+    }
+
+    /// Whether the session expired and no IDENTIFY started a new one: dispatches are lost.
+    pub(crate) fn is_expired(&self) -> bool {
+        self.expired
     }
 
     /// Ends the session; its dispatches no connection received yet go back to the backlog.
@@ -240,8 +274,17 @@ impl ShardSlot {
             .is_some_and(|binding| binding.connection == connection);
         if bound {
             self.binding = None;
+            self.disconnected_at = Some(Instant::now());
         }
         bound
+    }
+
+    fn bind(&mut self, connection: u64) {
+        self.binding = Some(Binding {
+            connection,
+            live: true,
+        });
+        self.disconnected_at = None;
     }
 }
 
@@ -412,6 +455,43 @@ mod tests {
             [(1, "READY".into()), (2, "unsent".into())]
         );
         assert_eq!(slot.session().map(Session::id), Some("s2"));
+    }
+
+    #[test]
+    fn a_session_left_unresumed_past_the_window_expires_with_its_dispatches() {
+        let window = Duration::from_secs(60);
+        let mut slot = ShardSlot::default();
+        slot.identify(1, "s1".into(), ready);
+        let now = Instant::now();
+        // Bound: never expires.
+        assert_eq!(slot.expire(now + window * 2, window), None);
+        slot.dispatch(event("seen")).unwrap();
+        assert!(slot.unbind(1));
+        let closed = Instant::now();
+        slot.dispatch(event("missed")); // buffered for a RESUME
+        assert_eq!(slot.expire(closed + window / 2, window), None);
+        assert!(!slot.is_expired());
+        let (session_id, lost) = slot.expire(closed + window, window).unwrap();
+        assert_eq!((session_id.as_str(), lost), ("s1", vec![event("missed")]));
+        assert!(slot.is_expired());
+        assert_eq!(slot.resume(2, "s1", 2), Err(ResumeRefused::UnknownSession));
+        // Nothing expires twice, and the lost dispatch does not follow the next READY.
+        assert_eq!(slot.expire(closed + window * 2, window), None);
+        let frames = slot.identify(2, "s2".into(), ready);
+        assert_eq!(summary(&frames), [(1, "READY".into())]);
+        assert!(!slot.is_expired());
+    }
+
+    #[test]
+    fn a_resume_within_the_window_stops_the_clock() {
+        let window = Duration::from_secs(60);
+        let mut slot = ShardSlot::default();
+        slot.identify(1, "s1".into(), ready);
+        assert!(slot.unbind(1));
+        let closed = Instant::now();
+        assert!(slot.resume(2, "s1", 1).is_ok());
+        assert_eq!(slot.expire(closed + window * 2, window), None);
+        assert_eq!(slot.session().map(Session::id), Some("s1"));
     }
 
     #[test]

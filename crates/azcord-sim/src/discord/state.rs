@@ -4,7 +4,7 @@ use std::{
     collections::{BTreeMap, HashMap, VecDeque},
     net::SocketAddr,
     sync::{Mutex, MutexGuard, PoisonError},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use tokio::sync::{broadcast, mpsc, watch};
@@ -14,8 +14,10 @@ use twilight_model::{
 };
 
 use super::{
-    DiscordSimConfig, GatewayRecord, RestCall, ShardState, SimMessage,
+    DiscordSimConfig, GatewayRecord, IdentifyRecord, RestCall, ShardState, SimMessage,
+    api_error::ApiError,
     gateway::ConnectionCommand,
+    identify::IdentifyLimiter,
     interaction::InteractionRecord,
     payload::MessageInteraction,
     session::{Dispatch, ShardSlot},
@@ -29,6 +31,16 @@ pub(crate) enum RestFault {
     Status(u16),
     /// A 429 with rate-limit headers.
     RateLimited(Duration),
+}
+
+/// What a channel message's `message_reference` asks for: to reply to a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ReplyReference {
+    pub(crate) message_id: u64,
+    /// The replied-to message's channel; the posting channel when absent.
+    pub(crate) channel_id: Option<u64>,
+    /// Whether an unknown message is an error rather than a plain message (default true).
+    pub(crate) fail_if_not_exists: bool,
 }
 
 /// A message and, for interaction responses, the interaction it answers.
@@ -58,18 +70,13 @@ impl Shared {
         api_addr: SocketAddr,
         gateway_addr: SocketAddr,
     ) -> Self {
-        let shards = (0..config.shard_count)
-            .map(|_| ShardSlot::default())
-            .collect();
+        let state = State::new(&config);
         Self {
             config,
             api_addr,
             gateway_addr,
             ids: SnowflakeGenerator::default(),
-            state: Mutex::new(State {
-                shards,
-                ..State::default()
-            }),
+            state: Mutex::new(state),
             gateway_changes: watch::Sender::new(()),
             channel_messages: broadcast::Sender::new(1024),
         }
@@ -97,9 +104,12 @@ impl Shared {
 }
 
 /// Everything the simulator remembers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct State {
     pub(crate) shards: Vec<ShardSlot>,
+    /// How long a session without a connection stays resumable.
+    resume_window: Duration,
+    pub(crate) identify_limiter: IdentifyLimiter,
     /// Connections bound to a shard, by connection id.
     pub(crate) connections: HashMap<u64, mpsc::UnboundedSender<ConnectionCommand>>,
     pub(crate) next_connection_id: u64,
@@ -115,15 +125,50 @@ pub(crate) struct State {
     pub(crate) rest_faults: VecDeque<RestFault>,
     pub(crate) ack_latencies: Vec<Duration>,
     pub(crate) gateway_log: Vec<GatewayRecord>,
+    /// Every IDENTIFY judged against the rate limit.
+    pub(crate) identifies: Vec<IdentifyRecord>,
+    /// Sessions started, for `session_start_limit.remaining`.
     pub(crate) identify_count: u32,
 }
 
 impl State {
+    /// Nothing remembered yet, with the limits of `config`.
+    pub(crate) fn new(config: &DiscordSimConfig) -> Self {
+        Self {
+            shards: (0..config.shard_count)
+                .map(|_| ShardSlot::default())
+                .collect(),
+            resume_window: config.resume_window,
+            identify_limiter: IdentifyLimiter::new(config.max_concurrency, config.identify_window),
+            connections: HashMap::new(),
+            next_connection_id: 0,
+            interactions: HashMap::new(),
+            interaction_tokens: HashMap::new(),
+            messages: BTreeMap::new(),
+            channel_guilds: HashMap::new(),
+            commands: HashMap::new(),
+            rest_calls: Vec::new(),
+            rest_faults: VecDeque::new(),
+            ack_latencies: Vec::new(),
+            gateway_log: Vec::new(),
+            identifies: Vec::new(),
+            identify_count: 0,
+        }
+    }
+
     /// Queues a dispatch for `shard`, writing it now if the shard has a live connection.
     pub(crate) fn dispatch(&mut self, shard: u32, dispatch: Dispatch) {
+        self.expire_sessions();
         let Some(slot) = self.shards.get_mut(shard as usize) else {
             return;
         };
+        if slot.is_expired() {
+            self.gateway_log.push(GatewayRecord::DispatchLost {
+                shard,
+                event: dispatch.event,
+            });
+            return;
+        }
         if let Some(frame) = slot.dispatch(dispatch)
             && let Some(binding) = slot.binding()
             && let Some(connection) = self.connections.get(&binding.connection)
@@ -143,8 +188,29 @@ impl State {
         Some((binding.connection, sender.clone()))
     }
 
+    /// Ends the sessions left unresumed for longer than the resume window.
+    ///
+    /// Checked whenever a session matters (a dispatch, an IDENTIFY or RESUME, a look at
+    /// the shards) rather than on a timer, so expiry needs no task of its own.
+    pub(crate) fn expire_sessions(&mut self) {
+        let now = Instant::now();
+        for (shard, slot) in (0_u32..).zip(self.shards.iter_mut()) {
+            if let Some((session_id, lost)) = slot.expire(now, self.resume_window) {
+                self.gateway_log
+                    .push(GatewayRecord::SessionExpired { shard, session_id });
+                self.gateway_log.extend(lost.into_iter().map(|dispatch| {
+                    GatewayRecord::DispatchLost {
+                        shard,
+                        event: dispatch.event,
+                    }
+                }));
+            }
+        }
+    }
+
     /// The public view of every shard's state.
-    pub(crate) fn shard_states(&self) -> Vec<ShardState> {
+    pub(crate) fn shard_states(&mut self) -> Vec<ShardState> {
+        self.expire_sessions();
         self.shards
             .iter()
             .map(|slot| {
@@ -173,6 +239,32 @@ impl State {
                 interaction,
             },
         );
+    }
+
+    /// The message a reply posted in `channel_id` refers to: `Some` if it is a visible
+    /// message of that channel, `None` (a plain message) if not and the reference allows
+    /// it, otherwise Discord's error for an unknown replied-to message.
+    pub(crate) fn replied_message(
+        &self,
+        channel_id: u64,
+        reference: ReplyReference,
+    ) -> Result<Option<u64>, ApiError> {
+        let found = reference.channel_id.is_none_or(|id| id == channel_id)
+            && self
+                .messages
+                .get(&reference.message_id)
+                .is_some_and(|stored| {
+                    stored.message.channel_id == channel_id && !stored.message.is_ephemeral()
+                });
+        match (found, reference.fail_if_not_exists) {
+            (true, _) => Ok(Some(reference.message_id)),
+            (false, false) => Ok(None),
+            (false, true) => Err(ApiError::invalid_form_body(
+                &["message_reference"],
+                "REPLIES_UNKNOWN_MESSAGE",
+                "Unknown message",
+            )),
+        }
     }
 
     /// The guild of `channel_id` as far as the simulator knows it, else the default guild.

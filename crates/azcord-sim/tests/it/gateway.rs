@@ -49,9 +49,11 @@ async fn identify_gets_ready_and_the_shard_becomes_active() {
 #[tokio::test]
 async fn interactions_reach_the_shard_that_owns_the_guild() {
     let guild_of_shard = |shard: u64| (1000 + shard) << 22;
+    // The driven shards do not pace their identifies.
     let sim = start(DiscordSimConfig {
         shard_count: 2,
         guild_id: guild_of_shard(1),
+        identify_window: Duration::ZERO,
         ..DiscordSimConfig::default()
     })
     .await;
@@ -110,7 +112,12 @@ async fn no_interaction_is_lost_across_reconnects() {
         (Fault::CloseWith(4000), true),
     ];
     for (fault, resumes) in cases {
-        let sim = start(DiscordSimConfig::default()).await;
+        // The driven shard identifies again at once after an invalid session.
+        let sim = start(DiscordSimConfig {
+            identify_window: Duration::ZERO,
+            ..DiscordSimConfig::default()
+        })
+        .await;
         let mut shard = ShardDriver::connect(&sim, 0, 1);
         let first_session = shard
             .wait_for(|event| match event {
@@ -249,7 +256,12 @@ async fn a_wrong_token_is_closed_with_4004() {
 
 #[tokio::test]
 async fn closing_normally_ends_the_session() {
-    let sim = start(DiscordSimConfig::default()).await;
+    // The driven shard identifies again at once.
+    let sim = start(DiscordSimConfig {
+        identify_window: Duration::ZERO,
+        ..DiscordSimConfig::default()
+    })
+    .await;
     let mut shard = ShardDriver::connect(&sim, 0, 1);
     let first = shard
         .wait_for(|event| match event {

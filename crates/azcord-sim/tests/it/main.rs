@@ -6,4 +6,5 @@ mod gateway;
 mod interactions;
 mod python_sdk;
 mod rest;
+mod sessions;
 mod support;

@@ -316,3 +316,96 @@ async fn rate_limit_headers_follow_discords_documentation() {
         .unwrap();
     assert!(reset > 1_600_000_000.0);
 }
+
+#[tokio::test]
+async fn a_channel_message_with_a_message_reference_is_a_reply() {
+    let sim = start(DiscordSimConfig::default()).await;
+    let http = http(&sim, &sim.config().token);
+    let original = http
+        .create_message(Id::new(CHANNEL))
+        .content("Starting web-1…")
+        .await
+        .unwrap()
+        .model()
+        .await
+        .unwrap();
+    let reply = http
+        .create_message(Id::new(CHANNEL))
+        .content("web-1 is running")
+        .reply(original.id)
+        .await
+        .unwrap()
+        .model()
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.kind,
+        twilight_model::channel::message::MessageType::Reply
+    );
+    let reference = reply.reference.expect("a reply has a message_reference");
+    assert_eq!(reference.message_id, Some(original.id));
+    assert_eq!(reference.channel_id.map(Id::get), Some(CHANNEL));
+    let seen = sim.message(reply.id.get()).unwrap();
+    assert_eq!(seen.referenced_message_id, Some(original.id.get()));
+    assert_eq!(sim.channel_messages(CHANNEL).len(), 2);
+
+    let path = format!("/api/v10/channels/{CHANNEL}/messages");
+    let bot = format!("Bot {}", sim.config().token);
+    let other_channel = CHANNEL + 1;
+    // (message_reference, status, whether the message is a reply, error code)
+    let cases = [
+        (
+            format!(r#"{{"message_id":"{}"}}"#, original.id),
+            200,
+            true,
+            None,
+        ),
+        (r#"{"message_id":"42"}"#.to_owned(), 400, false, Some(50035)),
+        (
+            r#"{"message_id":"42","fail_if_not_exists":false}"#.to_owned(),
+            200,
+            false,
+            None,
+        ),
+        (
+            format!(
+                r#"{{"message_id":"{}","channel_id":"{other_channel}"}}"#,
+                original.id
+            ),
+            400,
+            false,
+            Some(50035),
+        ),
+        (r#"{"channel_id":"1"}"#.to_owned(), 400, false, Some(50035)),
+        ("5".to_owned(), 400, false, Some(50035)),
+    ];
+    for (reference, status, is_reply, code) in cases {
+        let body = format!(r#"{{"content":"done","message_reference":{reference}}}"#);
+        let response = raw_request(&sim, "POST", &path, Some(&bot), Some(&body)).await;
+        assert_eq!(response.status, status, "{reference}: {:?}", response.body);
+        assert_eq!(
+            response.body["code"].as_u64(),
+            code,
+            "{reference}: {:?}",
+            response.body
+        );
+        if status == 200 {
+            assert_eq!(
+                response.body["message_reference"].is_object(),
+                is_reply,
+                "{reference}"
+            );
+            assert_eq!(response.body["type"], if is_reply { 19 } else { 0 });
+        }
+    }
+    let unknown = raw_request(
+        &sim,
+        "POST",
+        &path,
+        Some(&bot),
+        Some(r#"{"content":"done","message_reference":{"message_id":"42"}}"#),
+    )
+    .await;
+    expect_test::expect![[r#"{"code":50035,"errors":{"message_reference":{"_errors":[{"code":"REPLIES_UNKNOWN_MESSAGE","message":"Unknown message"}]}},"message":"Invalid Form Body"}"#]]
+        .assert_eq(&unknown.body.to_string());
+}

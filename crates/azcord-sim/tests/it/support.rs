@@ -1,6 +1,9 @@
 //! Shared helpers: a driven twilight shard, a twilight HTTP client, and raw HTTP requests.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use azcord_sim::{DiscordSim, DiscordSimConfig, Invocation, SimUser};
 use serde_json::Value;
@@ -11,8 +14,8 @@ use tokio::{
     task::JoinHandle,
 };
 use twilight_gateway::{
-    ConfigBuilder, Event, EventTypeFlags, Intents, MessageSender, Shard, ShardId, StreamExt,
-    queue::InMemoryQueue,
+    ConfigBuilder, Event, EventTypeFlags, Intents, MessageSender, Session, Shard, ShardId,
+    StreamExt, queue::InMemoryQueue,
 };
 use twilight_model::{
     application::{
@@ -58,23 +61,44 @@ pub(crate) enum Incoming {
 pub(crate) struct ShardDriver {
     incoming: mpsc::UnboundedReceiver<Incoming>,
     pub(crate) sender: MessageSender,
+    session: Arc<Mutex<Option<Session>>>,
     task: JoinHandle<()>,
 }
 
 impl ShardDriver {
     /// Connects shard `number` of `total` with the given token.
     pub(crate) fn connect_with(sim: &DiscordSim, number: u32, total: u32, token: &str) -> Self {
+        Self::start(sim, number, total, token, None)
+    }
+
+    /// Connects shard `number` of `total` resuming `session` at the simulator's resume URL.
+    pub(crate) fn resume(sim: &DiscordSim, number: u32, total: u32, session: Session) -> Self {
+        Self::start(sim, number, total, &sim.config().token, Some(session))
+    }
+
+    fn start(
+        sim: &DiscordSim,
+        number: u32,
+        total: u32,
+        token: &str,
+        session: Option<Session>,
+    ) -> Self {
         // Max concurrency 0 grants identifies at once instead of every 5 s.
         let queue = InMemoryQueue::new(0, 1000, Duration::from_secs(86_400), 1000);
-        let config = ConfigBuilder::new(token.to_owned(), Intents::GUILDS)
+        let mut config = ConfigBuilder::new(token.to_owned(), Intents::GUILDS)
             .proxy_url(sim.gateway_url())
-            .queue(queue)
-            .build();
-        let mut shard = Shard::with_config(ShardId::new(number, total), config);
+            .queue(queue);
+        if let Some(session) = session {
+            config = config.session(session).resume_url(sim.gateway_url());
+        }
+        let mut shard = Shard::with_config(ShardId::new(number, total), config.build());
         let sender = shard.sender();
         let (tx, incoming) = mpsc::unbounded_channel();
+        let latest_session = Arc::new(Mutex::new(None));
+        let session = Arc::clone(&latest_session);
         let task = tokio::spawn(async move {
             while let Some(item) = shard.next_event(EventTypeFlags::all()).await {
+                *session.lock().unwrap_or_else(PoisonError::into_inner) = shard.session().cloned();
                 let item = match item {
                     Ok(event) => Incoming::Event(Box::new(event)),
                     Err(error) => Incoming::Error(error.to_string()),
@@ -87,8 +111,17 @@ impl ShardDriver {
         Self {
             incoming,
             sender,
+            session: latest_session,
             task,
         }
+    }
+
+    /// The shard's session as of the last thing it yielded.
+    pub(crate) fn session(&self) -> Option<Session> {
+        self.session
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Connects shard `number` of `total` with the simulator's token.
