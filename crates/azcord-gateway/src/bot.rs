@@ -5,8 +5,8 @@ use futures_util::StreamExt as _;
 use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 use twilight_gateway::{
-    CloseFrame, Config, ConfigBuilder, Event, EventTypeFlags, Intents, Message, Shard, ShardId,
-    ShardState, StreamExt as _, error::ReceiveMessageErrorType, queue::InMemoryQueue,
+    CloseFrame, Config, ConfigBuilder, Event, EventTypeFlags, Intents, Message, Shard, ShardState,
+    StreamExt as _, error::ReceiveMessageErrorType, queue::InMemoryQueue,
 };
 use twilight_http::Client;
 use twilight_model::id::{
@@ -15,9 +15,10 @@ use twilight_model::id::{
 };
 
 use crate::{
-    RestResponder, RestartPolicy, ShardPhase, ShardStatus,
+    RestResponder, RestartPolicy, ShardPhase, ShardSession, ShardSessions, ShardStatus,
     registration::{Registration, sync_commands},
-    supervise::{SessionMemory, ShardRunner, panic_message},
+    sessions::SessionMemory,
+    supervise::{ShardRunner, new_shard, panic_message},
 };
 
 /// How to reach Discord and which shards to run.
@@ -151,7 +152,8 @@ pub fn install_crypto_provider() {
 pub struct Bot {
     application_id: Id<ApplicationMarker>,
     client: Arc<Client>,
-    shards: Vec<Shard>,
+    /// The shards this process runs, each with its session memory.
+    sessions: ShardSessions,
     shard_config: Config,
     restart: RestartPolicy,
     status: ShardStatus,
@@ -258,15 +260,17 @@ pub async fn connect_with(
         shard_config = shard_config.proxy_url(url.trim_end_matches('/').to_owned());
     }
     let shard_config = shard_config.build();
-    let shards: Vec<Shard> = (start..end)
-        .map(|id| Shard::with_config(ShardId::new(id, total), shard_config.clone()))
-        .collect();
+    let sessions = ShardSessions::new(
+        (start..end)
+            .map(|id| (id, Arc::new(SessionMemory::new(id, total))))
+            .collect(),
+    );
     let status = ShardStatus::new(start..end, config.on_shard_phase.clone());
     tracing::info!(shards = %format!("{start}..{end}"), total, "prepared shards");
     Ok(Bot {
         application_id,
         client,
-        shards,
+        sessions,
         shard_config,
         restart: config.restart,
         status,
@@ -286,6 +290,26 @@ impl Bot {
         self.application_id
     }
 
+    /// Resumes these sessions, recorded by an earlier process, instead of identifying
+    /// afresh, so that Discord replays what was sent while no process was connected. A
+    /// session of a shard this bot does not run, or of another shard total, is ignored;
+    /// one that Discord no longer knows gets an invalid session, and the shard identifies.
+    pub fn with_sessions(self, recorded: &[ShardSession]) -> Self {
+        let resumed = self.sessions.seed(recorded);
+        tracing::info!(
+            offered = recorded.len(),
+            resumed,
+            "resuming recorded gateway sessions"
+        );
+        self
+    }
+
+    /// Each shard's latest session; read it after [`Bot::run`] returns to record the
+    /// sessions for the next process.
+    pub fn sessions(&self) -> ShardSessions {
+        self.sessions.clone()
+    }
+
     /// Serves interactions until `shutdown` completes, then shuts down in order: stop
     /// taking new interactions, finish those in flight (bounded by the drain timeout),
     /// and close the shards so that their sessions can be resumed.
@@ -299,17 +323,19 @@ impl Bot {
         let cancel = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let mut shard_of_task = HashMap::new();
-        for shard in self.shards {
+        for (id, memory) in self.sessions.shards() {
+            let number = id.number();
+            let shard = new_shard(id, &self.shard_config, memory.peek());
             let runner = ShardRunner {
-                id: shard.id(),
+                id,
                 config: self.shard_config.clone(),
                 dispatcher: self.dispatcher.clone(),
                 responder: Arc::clone(&responder),
                 status: self.status.clone(),
                 cancel: cancel.clone(),
                 policy: self.restart,
+                memory,
             };
-            let number = shard.id().number();
             let task = tasks.spawn(runner.supervise(shard));
             shard_of_task.insert(task.id(), number);
         }

@@ -8,6 +8,7 @@ mod audit;
 mod bot;
 mod registration;
 mod responder;
+mod sessions;
 mod shards;
 mod supervise;
 
@@ -17,5 +18,6 @@ pub use bot::{
     install_crypto_provider,
 };
 pub use responder::RestResponder;
+pub use sessions::{ShardSession, ShardSessions};
 pub use shards::{ShardPhase, ShardStatus};
 pub use supervise::RestartPolicy;

@@ -3,19 +3,18 @@
 //! budget; past the budget, or when Discord closed it for good, the bot stops with an
 //! error so that the process exits non-zero and its orchestrator restarts it.
 
-use std::{
-    any::Any,
-    collections::VecDeque,
-    sync::{Arc, Mutex, PoisonError},
-    time::Duration,
-};
+use std::{any::Any, collections::VecDeque, sync::Arc, time::Duration};
 
 use azcord_command::{Dispatcher, Responder};
 use tokio::{task::JoinError, time::Instant};
 use tokio_util::{sync::CancellationToken, task::AbortOnDropHandle};
-use twilight_gateway::{Config, ConfigBuilder, Session, Shard, ShardId};
+use twilight_gateway::{Config, ConfigBuilder, Shard, ShardId};
 
-use crate::{GatewayError, ShardPhase, ShardStatus, bot::run_shard};
+use crate::{
+    GatewayError, ShardPhase, ShardStatus,
+    bot::run_shard,
+    sessions::{RememberedSession, SessionMemory},
+};
 
 /// How a shard whose task ended is restarted, and when the bot gives up on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +50,8 @@ pub(crate) struct ShardRunner {
     pub(crate) status: ShardStatus,
     pub(crate) cancel: CancellationToken,
     pub(crate) policy: RestartPolicy,
+    /// The shard's latest session, shared with [`ShardSessions`](crate::ShardSessions).
+    pub(crate) memory: Arc<SessionMemory>,
 }
 
 impl ShardRunner {
@@ -59,7 +60,7 @@ impl ShardRunner {
     /// more often than the policy allows.
     pub(crate) async fn supervise(self, first: Shard) -> Result<(), GatewayError> {
         let number = self.id.number();
-        let memory = Arc::new(SessionMemory::default());
+        let memory = Arc::clone(&self.memory);
         let mut budget = RestartBudget::new(self.policy);
         let mut shard = first;
         loop {
@@ -140,51 +141,18 @@ impl ShardRunner {
 
     /// A new shard, resuming `session` if there is one so that no event is lost.
     fn shard(&self, session: Option<RememberedSession>) -> Shard {
-        let mut builder = ConfigBuilder::from(self.config.clone());
-        if let Some(session) = session {
-            builder = builder.session(Session::new(session.sequence, session.id));
-            if let Some(url) = session.resume_url {
-                builder = builder.resume_url(url);
-            }
-        }
-        Shard::with_config(self.id, builder.build())
+        new_shard(self.id, &self.config, session)
     }
 }
 
-/// The latest session of a shard, kept outside its task so that a restart can resume it.
-#[derive(Debug, Default)]
-pub(crate) struct SessionMemory(Mutex<Option<RememberedSession>>);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct RememberedSession {
-    id: String,
-    sequence: u64,
-    resume_url: Option<String>,
-}
-
-impl SessionMemory {
-    /// Remembers the shard's session as it stands; called as each event is received,
-    /// before it is handled, so a restart never replays an event that was handled.
-    pub(crate) fn record(&self, shard: &Shard) {
-        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match (shard.session(), kept.as_mut()) {
-            (Some(session), Some(kept)) if kept.id == session.id() => {
-                kept.sequence = session.sequence();
-            }
-            (Some(session), _) => {
-                *kept = Some(RememberedSession {
-                    id: session.id().to_owned(),
-                    sequence: session.sequence(),
-                    resume_url: shard.resume_url().map(str::to_owned),
-                });
-            }
-            (None, _) => *kept = None,
-        }
-    }
-
-    fn take(&self) -> Option<RememberedSession> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
-    }
+/// A shard with `config`, resuming `session` if there is one instead of identifying.
+pub(crate) fn new_shard(id: ShardId, config: &Config, session: Option<RememberedSession>) -> Shard {
+    let builder = ConfigBuilder::from(config.clone());
+    let builder = match session {
+        Some(session) => session.resume_with(builder),
+        None => builder,
+    };
+    Shard::with_config(id, builder.build())
 }
 
 /// How a shard task ended, as far as restarting it goes.

@@ -4,4 +4,5 @@
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 mod audit;
+mod sessions;
 mod supervision;
