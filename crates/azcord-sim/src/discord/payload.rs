@@ -28,6 +28,9 @@ use super::{DiscordSimConfig, SimMessage, SimUser};
 /// Flags of the simulated application: a verified bot without privileged-intent limits.
 const APPLICATION_FLAGS: ApplicationFlags = ApplicationFlags::APPLICATION_COMMAND_BADGE;
 
+/// The developer account that owns the simulated application.
+const APPLICATION_OWNER_ID: u64 = 1_200_000_000_000_000_002;
+
 /// Who invoked the interaction a message answers, for `interaction_metadata`.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct MessageInteraction {
@@ -156,7 +159,8 @@ pub(crate) fn application(config: &DiscordSimConfig) -> Application {
         integration_types_config: None,
         interactions_endpoint_url: None,
         name: config.application_name.clone(),
-        owner: None,
+        // Discord always names the owner of an application without a team.
+        owner: Some(user(&SimUser::new(APPLICATION_OWNER_ID, "owner"))),
         primary_sku_id: None,
         privacy_policy_url: None,
         redirect_uris: None,

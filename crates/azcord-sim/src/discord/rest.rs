@@ -666,8 +666,22 @@ fn nest_error(mut error: ApiError, key: &str) -> ApiError {
 
 #[derive(Deserialize)]
 struct CallbackQuery {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "query_bool")]
     with_response: bool,
+}
+
+/// A boolean query parameter as Discord reads one: `true`, `True` or `1` is true,
+/// `false`, `False` or `0` false (discord.py sends `with_response=1`).
+fn query_bool<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    match text.as_str() {
+        "true" | "True" | "1" => Ok(true),
+        "false" | "False" | "0" => Ok(false),
+        other => Err(serde::de::Error::invalid_value(
+            serde::de::Unexpected::Str(other),
+            &"true, True, 1, false, False or 0",
+        )),
+    }
 }
 
 async fn interaction_callback(
@@ -935,6 +949,30 @@ async fn delete_channel_message(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boolean_query_parameters_read_as_discord_reads_them() {
+        let cases = [
+            ("true", Some(true)),
+            ("True", Some(true)),
+            ("1", Some(true)),
+            ("false", Some(false)),
+            ("False", Some(false)),
+            ("0", Some(false)),
+            ("yes", None),
+            ("", None),
+        ];
+        for (text, expected) in cases {
+            let query = serde_json::from_value::<CallbackQuery>(json!({ "with_response": text }));
+            assert_eq!(
+                query.ok().map(|query| query.with_response),
+                expected,
+                "{text:?}"
+            );
+        }
+        let absent = serde_json::from_value::<CallbackQuery>(json!({})).unwrap();
+        assert!(!absent.with_response);
+    }
 
     #[test]
     fn buckets_ignore_ids_and_tokens_but_not_routes() {

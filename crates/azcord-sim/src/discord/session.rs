@@ -210,7 +210,8 @@ impl ShardSlot {
                 frame_for(entry.seq, &entry.dispatch)
             })
             .collect();
-        frames.push(session.sequence(Dispatch::new("RESUMED", Value::Null), true));
+        // Discord sends an object here (with `_trace`); clients such as discord.py index into it.
+        frames.push(session.sequence(Dispatch::new("RESUMED", json!({})), true));
         self.bind(connection);
         Ok(frames)
     }

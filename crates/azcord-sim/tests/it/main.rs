@@ -2,6 +2,7 @@
 
 mod arm;
 mod deployments;
+mod discord_py;
 mod gateway;
 mod interactions;
 mod python_sdk;
