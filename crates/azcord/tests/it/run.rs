@@ -82,6 +82,11 @@ async fn run_serves_reports_health_and_stops_cleanly_on_sigterm() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    assert!(
+        !sim.identify_limit_broken(),
+        "the shards keep to max_concurrency: {:#?}",
+        sim.identifies()
+    );
     let ping = sim
         .command_data(None, "ping", Vec::new())
         .expect("registered globally without --guild");
