@@ -45,6 +45,7 @@ async def main(api_url, gateway_url, channel_id):
     client = discord.AutoShardedClient(
         intents=discord.Intents(guilds=True), guild_ready_timeout=0
     )
+    received = []
     answered = []
     resumed = asyncio.Event()
     done = asyncio.Event()
@@ -66,9 +67,11 @@ async def main(api_url, gateway_url, channel_id):
 
     @client.event
     async def on_interaction(interaction):
-        answered.append(interaction.id)
-        number = len(answered)
+        received.append(interaction.id)
+        number = len(received)
         await interaction.response.send_message(f"pong {number}")
+        # Counted once answered: RESUMED may come while this answer is on its way.
+        answered.append(interaction.id)
         say(f"ANSWERED {interaction.id} {number}")
         if number == 1:
             # A message and a reply to it, with the bot token, as azcord posts an
