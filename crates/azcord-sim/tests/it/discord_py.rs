@@ -177,3 +177,18 @@ async fn discord_py_answers_posts_replies_and_resumes_against_the_simulator() {
         "{log:#?}"
     );
 }
+
+#[test]
+fn ci_installs_the_discord_py_the_skip_message_names() {
+    let install_tools = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.ci/install-tools");
+    let install_tools = std::fs::read_to_string(&install_tools).expect(".ci/install-tools exists");
+    let pinned = PIP_INSTALL
+        .strip_prefix("pip install ")
+        .expect("a pip command");
+    assert!(
+        install_tools
+            .split(|character: char| character.is_whitespace() || "()\"'".contains(character))
+            .any(|word| word == pinned),
+        ".ci/install-tools does not install {pinned}"
+    );
+}
