@@ -1,9 +1,10 @@
 //! Loopback simulators of the services azcord talks to, for tests and `azcord shell`, and
-//! `tools`, for the tests that need an external program.
+//! `tools`, for the tests that need an external program (`redis`: a real Redis server).
 
 pub mod arm;
 pub mod discord;
 pub mod otlp;
+pub mod redis;
 pub mod terminal;
 pub mod tools;
 

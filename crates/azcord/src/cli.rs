@@ -86,6 +86,10 @@ pub(crate) struct RunArgs {
     /// Serve /healthz, /readyz and /metrics on this address.
     #[arg(long, env = "AZCORD_ADMIN_ADDR", value_name = "ADDR")]
     pub(crate) admin_addr: Option<SocketAddr>,
+
+    /// The state file: open confirmations, operations in flight, gateway sessions.
+    #[arg(long = "state", env = "AZCORD_STATE", value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +128,10 @@ pub(crate) struct ShellArgs {
     /// environment says), or `live`, the subscription in AZURE_SUBSCRIPTION_ID.
     #[arg(long, value_enum, default_value_t = AzureArg::Sim)]
     pub(crate) azure: AzureArg,
+
+    /// The state file; a temporary one, gone on exit, by default.
+    #[arg(long = "state", env = "AZCORD_STATE", value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

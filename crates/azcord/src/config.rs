@@ -1,10 +1,15 @@
 //! The config file, merged with flags and environment: flags and environment win.
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use anyhow::Context as _;
-use azcord_command::{DispatchConfig, Policy};
+use azcord_command::{DispatchConfig, Policy, Secret};
 use serde::Deserialize;
+
+use crate::wiring::StoreSource;
 
 /// The TOML config file.
 #[derive(Debug, Default, Deserialize)]
@@ -21,7 +26,48 @@ pub(crate) struct FileConfig {
     #[serde(default)]
     pub(crate) azure: AzureSection,
     #[serde(default)]
+    pub(crate) store: StoreSection,
+    #[serde(default)]
     pub(crate) policy: Policy,
+}
+
+/// Where the state lives: `[store]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoreSection {
+    /// The embedded store's file.
+    pub(crate) path: Option<PathBuf>,
+    /// A Redis server, `redis://…` or `rediss://…`, shared by several processes; a
+    /// secret, as it may hold a password.
+    pub(crate) url: Option<Secret>,
+}
+
+impl StoreSection {
+    /// The store to open: `--state FILE` or `AZCORD_STATE` (`state`), else
+    /// `AZCORD_STORE_URL` (`url`), else this section, else the file `default` names.
+    pub(crate) fn source(
+        &self,
+        state: Option<PathBuf>,
+        url: Option<Secret>,
+        default: impl FnOnce() -> PathBuf,
+    ) -> anyhow::Result<StoreSource> {
+        let url = url.filter(|url| !url.is_empty());
+        match (state, url) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "both a state file (--state or AZCORD_STATE) and AZCORD_STORE_URL are set: choose one store"
+            ),
+            (Some(path), None) => Ok(StoreSource::File(path)),
+            (None, Some(url)) => Ok(StoreSource::Redis(url)),
+            (None, None) => match (&self.path, &self.url) {
+                (Some(_), Some(_)) => {
+                    anyhow::bail!("[store] has both path and url: choose one store")
+                }
+                (Some(path), None) => Ok(StoreSource::File(path.clone())),
+                (None, Some(url)) => Ok(StoreSource::Redis(url.clone())),
+                (None, None) => Ok(StoreSource::File(default())),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -265,12 +311,68 @@ mod tests {
 
         let errors = [
             ("[discord]\ntoken = \"x\"", "unknown field `token`"),
+            ("[store]\nfile = \"x\"", "unknown field `file`"),
             ("[dispatch]\nack_budget_ms = 5000", "at most 2500"),
             ("[[policy.rules]]\nname = 1", "invalid type"),
         ];
         for (text, expected) in errors {
             let error = format!("{:#}", FileConfig::parse(text).unwrap_err());
             assert!(error.contains(expected), "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_store_comes_from_flag_environment_file_or_default() {
+        let file = |text: &str| FileConfig::parse(text).unwrap().store;
+        let path = |text: &str| Some(PathBuf::from(text));
+        let url = |text: &str| Some(Secret::new(text));
+        let cases = [
+            ("", None, None, "File(\"default.redb\")"),
+            ("", path("flag.redb"), None, "File(\"flag.redb\")"),
+            (
+                "[store]\npath = \"file.redb\"",
+                None,
+                None,
+                "File(\"file.redb\")",
+            ),
+            (
+                "[store]\npath = \"file.redb\"",
+                path("flag.redb"),
+                None,
+                "File(\"flag.redb\")",
+            ),
+            (
+                "[store]\nurl = \"redis://:pw@127.0.0.1\"",
+                None,
+                None,
+                "Redis(<redacted>)",
+            ),
+            (
+                "[store]\npath = \"file.redb\"",
+                None,
+                url("redis://127.0.0.1"),
+                "Redis(<redacted>)",
+            ),
+            ("", None, url(""), "File(\"default.redb\")"),
+            (
+                "",
+                path("flag.redb"),
+                url("redis://127.0.0.1"),
+                "choose one store",
+            ),
+            (
+                "[store]\npath = \"a\"\nurl = \"redis://127.0.0.1\"",
+                None,
+                None,
+                "choose one store",
+            ),
+        ];
+        for (text, state, url, expected) in cases {
+            let actual = match file(text).source(state, url, || PathBuf::from("default.redb")) {
+                Ok(source) => format!("{source:?}"),
+                Err(error) => error.to_string(),
+            };
+            assert!(actual.contains(expected), "{text:?}: {actual}");
         }
     }
 }

@@ -2,13 +2,13 @@
 //! through the same twilight clients it uses in production: behind `azcord shell` and
 //! the end-to-end tests.
 
-use std::{sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 
 use crate::{
     plugins::AzureSettings,
-    wiring::{self, Assembly, AzureSource, WiringConfig},
+    wiring::{self, Assembly, AzureSource, StoreConfig, StoreSource, WiringConfig},
 };
 use azcord_azure::{AzureConfig, CredentialSource, RetrySettings, ServicePrincipal};
 use azcord_command::twilight_model::{
@@ -26,6 +26,7 @@ use azcord_sim::{
         Candidate, Completion, InputError, autocomplete_candidates, complete, parse_command_line,
     },
 };
+use azcord_store::Store;
 use tokio::{
     sync::{broadcast, oneshot},
     task::JoinHandle,
@@ -56,6 +57,10 @@ pub struct LocalOptions {
     pub observers: Vec<Arc<dyn DispatchObserver>>,
     /// How long shutdown waits for interactions in flight.
     pub drain_timeout: Duration,
+    /// The state file; a temporary one, removed with the bot, if `None`.
+    pub state: Option<PathBuf>,
+    /// The key that seals tokens in the state file; a key file beside it if `None`.
+    pub state_key: Option<Secret>,
 }
 
 impl Default for LocalOptions {
@@ -71,6 +76,8 @@ impl Default for LocalOptions {
             extra_plugins: Vec::new(),
             observers: Vec::new(),
             drain_timeout: Duration::from_secs(10),
+            state: None,
+            state_key: None,
         }
     }
 }
@@ -94,9 +101,13 @@ pub struct LocalBot {
     pub arm: Option<ArmSim>,
     /// The bot's dispatcher.
     pub dispatcher: Dispatcher,
+    /// The store the bot records its state in.
+    pub store: Store,
     status: ShardStatus,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), GatewayError>>,
+    /// The temporary directory of a state file nobody named; removed on drop.
+    _state_dir: Option<tempfile::TempDir>,
 }
 
 /// What became of one command line.
@@ -155,7 +166,18 @@ impl LocalBot {
             on_shard_phase: None,
             restart: RestartPolicy::default(),
         };
-        let Assembly { dispatcher, bot } = wiring::assemble(WiringConfig {
+        let (state, state_dir) = match options.state {
+            Some(path) => (path, None),
+            None => {
+                let dir = tempfile::tempdir().context("could not create a state directory")?;
+                (dir.path().join("state.redb"), Some(dir))
+            }
+        };
+        let Assembly {
+            dispatcher,
+            bot,
+            store,
+        } = wiring::assemble(WiringConfig {
             gateway,
             azure,
             azure_settings: options.azure_settings,
@@ -164,6 +186,10 @@ impl LocalBot {
             dispatch: options.dispatch,
             observers: options.observers,
             audit_channel: options.audit_channel,
+            store: StoreConfig {
+                source: StoreSource::File(state),
+                key: options.state_key,
+            },
         })
         .await?;
         let status = bot.status();
@@ -178,9 +204,11 @@ impl LocalBot {
             sim,
             arm,
             dispatcher,
+            store,
             status,
             stop: Some(stop),
             task,
+            _state_dir: state_dir,
         })
     }
 

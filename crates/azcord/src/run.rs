@@ -1,6 +1,6 @@
 //! `azcord run`: connect to Discord and serve until SIGTERM or SIGINT.
 
-use std::{sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use azcord_azure::AzureConfig;
@@ -13,8 +13,9 @@ use twilight_ids::guild_id;
 use crate::{
     cli::RunArgs,
     config::{FileConfig, parse_shard_range},
-    wiring::{self, Assembly, AzureSource, WiringConfig},
+    wiring::{self, Assembly, AzureSource, StoreConfig, WiringConfig},
 };
+use azcord_store::STATE_KEY_VARIABLE;
 
 pub(crate) async fn run(
     args: RunArgs,
@@ -89,6 +90,14 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
         dispatch: file.dispatch.dispatch_config(),
         observers: vec![Arc::new(MetricsObserver(metrics.clone()))],
         audit_channel: file.audit.channel,
+        store: StoreConfig {
+            source: file.store.source(
+                args.state.clone(),
+                env_secret("AZCORD_STORE_URL"),
+                default_state_file,
+            )?,
+            key: env_secret(STATE_KEY_VARIABLE),
+        },
     })
     .await?;
 
@@ -125,6 +134,23 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
     }
     drop(stopped);
     Ok(())
+}
+
+/// The environment variable `name` as a secret, if set.
+fn env_secret(name: &str) -> Option<Secret> {
+    std::env::var(name).ok().map(Secret::new)
+}
+
+/// Where `azcord run` keeps its state by default: `$XDG_STATE_HOME/azcord/state.redb`,
+/// else `~/.local/state/azcord/state.redb`, else `azcord-state.redb` in the working
+/// directory.
+fn default_state_file() -> PathBuf {
+    let nonempty = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    match (nonempty("XDG_STATE_HOME"), nonempty("HOME")) {
+        (Some(state), _) => PathBuf::from(state).join("azcord/state.redb"),
+        (None, Some(home)) => PathBuf::from(home).join(".local/state/azcord/state.redb"),
+        (None, None) => PathBuf::from("azcord-state.redb"),
+    }
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -95,6 +95,10 @@ pub(crate) async fn run(
             LocalAzure::Simulated(ArmSimConfig::default())
         },
         azure_settings: file.azure.settings(),
+        state: args.state.clone().or(file.store.path.clone()),
+        state_key: std::env::var(azcord_store::STATE_KEY_VARIABLE)
+            .ok()
+            .map(azcord_command::Secret::new),
         ..LocalOptions::default()
     })
     .await?;

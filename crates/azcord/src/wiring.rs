@@ -3,15 +3,18 @@
 //! that post through it, the Azure connection, the plugins and the dispatcher, and
 //! last the gateway.
 
-use std::sync::Arc;
+use std::{path::PathBuf, sync::Arc};
 
 use anyhow::Context as _;
 use azcord_azure::AzureConfig;
 use azcord_command::{
-    AuditSink, DispatchConfig, DispatchObserver, Dispatcher, Plugin, Policy, Registry,
+    AuditSink, DispatchConfig, DispatchObserver, Dispatcher, Plugin, Policy, Registry, Secret,
     twilight_model::id::Id,
 };
 use azcord_gateway::{Bot, ChannelAuditSink, GatewayConfig, RestClient};
+use azcord_store::{
+    EmbeddedBackend, RedisBackend, RedisConfig, STATE_KEY_VARIABLE, StateKey, Store, StoreErrorKind,
+};
 
 use crate::plugins::AzureSettings;
 
@@ -33,6 +36,27 @@ pub(crate) struct WiringConfig {
     pub(crate) observers: Vec<Arc<dyn DispatchObserver>>,
     /// The id of a channel to post every audit event in.
     pub(crate) audit_channel: Option<u64>,
+    /// Where the state lives and the key that seals its tokens.
+    pub(crate) store: StoreConfig,
+}
+
+/// Where the state lives.
+#[derive(Debug, Clone)]
+pub(crate) enum StoreSource {
+    /// The embedded store in this file.
+    File(PathBuf),
+    /// A Redis server at this URL.
+    Redis(Secret),
+}
+
+/// The store to open.
+#[derive(Debug, Clone)]
+pub(crate) struct StoreConfig {
+    /// Where the state lives.
+    pub(crate) source: StoreSource,
+    /// `AZCORD_STATE_KEY`: 64 hex digits. Without it the embedded store keeps a key
+    /// file beside its state file; Redis requires it.
+    pub(crate) key: Option<Secret>,
 }
 
 /// Which Azure the Azure plugins talk to.
@@ -55,12 +79,15 @@ pub(crate) struct Assembly {
     pub(crate) dispatcher: Dispatcher,
     /// The bot, ready to run.
     pub(crate) bot: Bot,
+    /// The store the bot records its state in.
+    pub(crate) store: Store,
 }
 
 /// Assembles the bot from `config`. The REST client exists before the audit sink and
 /// the sink before the dispatcher, so an event recorded at any point reaches the channel.
 pub(crate) async fn assemble(config: WiringConfig) -> anyhow::Result<Assembly> {
     let audit_channel = config.audit_channel.map(audit_channel_id).transpose()?;
+    let store = open_store(&config.store).await?;
     let rest = RestClient::new(&config.gateway)?;
     let audit_sinks: Vec<Arc<dyn AuditSink>> = audit_channel
         .into_iter()
@@ -82,7 +109,74 @@ pub(crate) async fn assemble(config: WiringConfig) -> anyhow::Result<Assembly> {
         audit_sinks,
     );
     let bot = azcord_gateway::connect_with(config.gateway, rest, dispatcher.clone()).await?;
-    Ok(Assembly { dispatcher, bot })
+    Ok(Assembly {
+        dispatcher,
+        bot,
+        store,
+    })
+}
+
+/// Opens the store `config` names, and removes what expired while nobody used it.
+pub(crate) async fn open_store(config: &StoreConfig) -> anyhow::Result<Store> {
+    let key = config
+        .key
+        .as_ref()
+        .map(StateKey::from_hex)
+        .transpose()
+        .with_context(|| format!("invalid {STATE_KEY_VARIABLE}"))?;
+    let store = match &config.source {
+        StoreSource::File(path) => {
+            if let Some(parent) = path
+                .parent()
+                .filter(|parent| !parent.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent).with_context(|| {
+                    format!("could not create the state directory {}", parent.display())
+                })?;
+            }
+            let backend = EmbeddedBackend::open(path).map_err(|error| {
+                let hint = if error.kind() == StoreErrorKind::Refused {
+                    ": another azcord process holds it; give each process its own --state, or share a Redis store"
+                } else {
+                    ""
+                };
+                anyhow::Error::new(error)
+                    .context(format!("could not open the state file {}{hint}", path.display()))
+            })?;
+            // Without a key, one beside the file: a copy of the state file alone
+            // hands out no interaction token.
+            let key = match key {
+                Some(key) => key,
+                None => StateKey::load_or_create(&key_file(path))?,
+            };
+            tracing::info!(path = %path.display(), "state in an embedded store");
+            Store::new(Arc::new(backend), key)
+        }
+        StoreSource::Redis(url) => {
+            let key = key.with_context(|| {
+                format!(
+                    "{STATE_KEY_VARIABLE} is required with a Redis store, so that every process seals and opens interaction tokens with the same key: generate one with `openssl rand -hex 32`"
+                )
+            })?;
+            let backend = RedisBackend::connect(RedisConfig::new(url.clone()))
+                .await
+                .context("could not connect to the Redis store")?;
+            tracing::info!("state in a Redis store");
+            Store::new(Arc::new(backend), key)
+        }
+    };
+    store
+        .purge_expired()
+        .await
+        .context("could not remove expired state")?;
+    Ok(store)
+}
+
+/// The key file of the state file `path`: `PATH.key`.
+fn key_file(path: &std::path::Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".key");
+    PathBuf::from(name)
 }
 
 /// The audit channel's id, which Discord never gives as 0.
@@ -92,4 +186,46 @@ fn audit_channel_id(
     Id::new_checked(id).context(
         "audit.channel must not be 0: set it to the id of the channel to post audit events in",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_state_file_gets_a_private_key_file_and_redis_needs_a_key() {
+        use std::os::unix::fs::PermissionsExt as _;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/state.redb");
+        let config = StoreConfig {
+            source: StoreSource::File(path.clone()),
+            key: None,
+        };
+        drop(open_store(&config).await.unwrap());
+        let key = std::fs::metadata(dir.path().join("nested/state.redb.key")).unwrap();
+        assert_eq!(key.permissions().mode() & 0o777, 0o600);
+        assert!(path.exists());
+
+        let cases = [
+            (
+                StoreSource::Redis(Secret::new("redis://127.0.0.1:1")),
+                None,
+                "AZCORD_STATE_KEY is required with a Redis store",
+            ),
+            (
+                StoreSource::File(path),
+                Some(Secret::new("not hex")),
+                "invalid AZCORD_STATE_KEY",
+            ),
+        ];
+        for (source, key, expected) in cases {
+            let error = open_store(&StoreConfig { source, key })
+                .await
+                .err()
+                .unwrap();
+            assert!(format!("{error:#}").contains(expected), "{error:#}");
+            assert!(!format!("{error:#}").contains("not hex"), "{error:#}");
+        }
+    }
 }

@@ -45,6 +45,8 @@ async fn run_serves_reports_health_and_stops_cleanly_on_sigterm() {
     .await
     .unwrap();
     let admin = free_port();
+    // Each process its own state file: redb admits one process per file.
+    let state = tempfile::tempdir().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_azcord"))
         .args([
             "run",
@@ -56,6 +58,7 @@ async fn run_serves_reports_health_and_stops_cleanly_on_sigterm() {
         .env("DISCORD_TOKEN", &sim.config().token)
         .env("DISCORD_API_URL", sim.api_url())
         .env("DISCORD_GATEWAY_URL", sim.gateway_url())
+        .env("AZCORD_STATE", state.path().join("state.redb"))
         .env("RUST_LOG", "debug")
         .env_remove("HONEYCOMB_API_KEY")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -180,11 +183,14 @@ async fn run_exits_non_zero_when_discord_closes_a_shard_for_good() {
     let sim = DiscordSim::start(DiscordSimConfig::default())
         .await
         .unwrap();
+    // Each process its own state file: redb admits one process per file.
+    let state = tempfile::tempdir().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_azcord"))
         .args(["run", "--log-format", "json"])
         .env("DISCORD_TOKEN", &sim.config().token)
         .env("DISCORD_API_URL", sim.api_url())
         .env("DISCORD_GATEWAY_URL", sim.gateway_url())
+        .env("AZCORD_STATE", state.path().join("state.redb"))
         .env("RUST_LOG", "debug")
         .env_remove("HONEYCOMB_API_KEY")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -340,6 +346,8 @@ async fn an_audit_channel_of_zero_is_refused_by_run_and_by_the_local_bot() {
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("azcord.toml");
     std::fs::write(&config, "[audit]\nchannel = 0\n").unwrap();
+    // Each process its own state file: redb admits one process per file.
+    let state = tempfile::tempdir().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_azcord"))
         .args(["--config"])
         .arg(&config)
@@ -347,6 +355,7 @@ async fn an_audit_channel_of_zero_is_refused_by_run_and_by_the_local_bot() {
         .env("DISCORD_TOKEN", &sim.config().token)
         .env("DISCORD_API_URL", sim.api_url())
         .env("DISCORD_GATEWAY_URL", sim.gateway_url())
+        .env("AZCORD_STATE", state.path().join("state.redb"))
         .env_remove("HONEYCOMB_API_KEY")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("AZURE_SUBSCRIPTION_ID")

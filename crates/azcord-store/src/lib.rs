@@ -1,0 +1,219 @@
+//! What must outlive a process: open confirmations, operations in flight, gateway
+//! sessions and leases, behind one [`Backend`] trait with two implementations, an
+//! embedded redb file ([`EmbeddedBackend`]) and Redis ([`RedisBackend`]), and the
+//! typed [`Store`] over either.
+
+mod backend;
+mod embedded;
+mod error;
+mod records;
+mod redis_backend;
+mod seal;
+
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+pub use crate::{
+    backend::{Backend, Entry},
+    embedded::{Clock, EmbeddedBackend},
+    error::{StoreError, StoreErrorKind},
+    records::{ConfirmationRecord, OperationRecord, PollRecord, SessionRecord},
+    redis_backend::{RedisBackend, RedisConfig},
+    seal::{STATE_KEY_VARIABLE, StateKey},
+};
+
+/// How long an operation record outlives its deadline, so that a process taking it
+/// over can still report that it timed out.
+pub const OPERATION_GRACE: Duration = Duration::from_secs(15 * 60);
+
+/// The typed store: records as JSON over a [`Backend`], interaction tokens sealed with
+/// a [`StateKey`]. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+    key: Arc<StateKey>,
+}
+
+/// A key's kind, the first part of every key.
+const CONFIRMATION: &str = "confirmation/";
+const OPERATION: &str = "operation/";
+const SESSION: &str = "session/";
+const LEASE: &str = "lease/";
+
+impl Store {
+    /// The store over `backend`, sealing tokens with `key`.
+    pub fn new(backend: Arc<dyn Backend>, key: StateKey) -> Self {
+        Self {
+            backend,
+            key: Arc::new(key),
+        }
+    }
+
+    /// The backend, for what the typed records do not cover.
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    /// Records a confirmation prompt under `id` until it expires.
+    pub async fn put_confirmation(
+        &self,
+        id: &str,
+        record: &ConfirmationRecord,
+    ) -> Result<(), StoreError> {
+        self.backend
+            .put(
+                &format!("{CONFIRMATION}{id}"),
+                encode(record)?,
+                record.expires_at,
+            )
+            .await
+    }
+
+    /// The open confirmation `id`, without answering it.
+    pub async fn confirmation(&self, id: &str) -> Result<Option<ConfirmationRecord>, StoreError> {
+        let key = format!("{CONFIRMATION}{id}");
+        decode_optional(&key, self.backend.get(&key).await?)
+    }
+
+    /// Answers the confirmation `id`: removes it and returns it, to exactly one caller.
+    pub async fn take_confirmation(
+        &self,
+        id: &str,
+    ) -> Result<Option<ConfirmationRecord>, StoreError> {
+        let key = format!("{CONFIRMATION}{id}");
+        decode_optional(&key, self.backend.take(&key).await?)
+    }
+
+    /// Records the operation `id`, replacing what was recorded, with its token sealed.
+    pub async fn put_operation(
+        &self,
+        id: &str,
+        record: &OperationRecord,
+    ) -> Result<(), StoreError> {
+        let key = format!("{OPERATION}{id}");
+        let sealed = SealedOperation {
+            record: record.clone(),
+            sealed_token: self.key.seal(&key, &record.interaction_token)?,
+        };
+        let expires_at = record.deadline + OPERATION_GRACE;
+        self.backend.put(&key, encode(&sealed)?, expires_at).await
+    }
+
+    /// The operation `id`, if it is recorded.
+    pub async fn operation(&self, id: &str) -> Result<Option<OperationRecord>, StoreError> {
+        let key = format!("{OPERATION}{id}");
+        self.backend
+            .get(&key)
+            .await?
+            .map(|value| self.open_operation(&key, &value))
+            .transpose()
+    }
+
+    /// Every operation recorded, by id.
+    pub async fn operations(&self) -> Result<Vec<(String, OperationRecord)>, StoreError> {
+        self.backend
+            .scan(OPERATION)
+            .await?
+            .into_iter()
+            .map(|(key, value)| {
+                let record = self.open_operation(&key, &value)?;
+                let id = key.strip_prefix(OPERATION).unwrap_or(&key).to_owned();
+                Ok((id, record))
+            })
+            .collect()
+    }
+
+    /// Forgets the operation `id`, once followed to its end.
+    pub async fn remove_operation(&self, id: &str) -> Result<bool, StoreError> {
+        self.backend.remove(&format!("{OPERATION}{id}")).await
+    }
+
+    /// Records a shard's session until `expires_at`.
+    pub async fn put_session(
+        &self,
+        record: &SessionRecord,
+        expires_at: SystemTime,
+    ) -> Result<(), StoreError> {
+        let key = format!("{SESSION}{}", record.shard_id);
+        self.backend.put(&key, encode(record)?, expires_at).await
+    }
+
+    /// The recorded session of `shard_id`.
+    pub async fn session(&self, shard_id: u32) -> Result<Option<SessionRecord>, StoreError> {
+        let key = format!("{SESSION}{shard_id}");
+        decode_optional(&key, self.backend.get(&key).await?)
+    }
+
+    /// Takes or renews the lease `name` for `owner` until `lease_until`, if it is free,
+    /// expired or already `owner`'s; whether `owner` holds it.
+    pub async fn claim(
+        &self,
+        name: &str,
+        owner: &str,
+        lease_until: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.backend
+            .claim(&format!("{LEASE}{name}"), owner, lease_until)
+            .await
+    }
+
+    /// Gives up the lease `name` if `owner` holds it.
+    pub async fn release(&self, name: &str, owner: &str) -> Result<bool, StoreError> {
+        self.claim(name, owner, SystemTime::UNIX_EPOCH).await
+    }
+
+    /// Removes every expired entry now; how many.
+    pub async fn purge_expired(&self) -> Result<usize, StoreError> {
+        self.backend.purge_expired().await
+    }
+
+    fn open_operation(&self, key: &str, value: &[u8]) -> Result<OperationRecord, StoreError> {
+        let sealed: SealedOperation = decode(key, value)?;
+        let mut record = sealed.record;
+        record.interaction_token = self.key.open(key, &sealed.sealed_token)?;
+        Ok(record)
+    }
+}
+
+/// An operation as stored: the record, and its token sealed apart.
+#[derive(Serialize, Deserialize)]
+struct SealedOperation {
+    #[serde(flatten)]
+    record: OperationRecord,
+    sealed_token: String,
+}
+
+fn encode(record: &impl Serialize) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(record).map_err(|error| {
+        StoreError::with_source(StoreErrorKind::Refused, "cannot encode a record", error)
+    })
+}
+
+fn decode<T: DeserializeOwned>(key: &str, value: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(value).map_err(|error| {
+        StoreError::with_source(
+            StoreErrorKind::Corrupt,
+            format!("the entry {key} does not decode"),
+            error,
+        )
+    })
+}
+
+fn decode_optional<T: DeserializeOwned>(
+    key: &str,
+    value: Option<Vec<u8>>,
+) -> Result<Option<T>, StoreError> {
+    value.map(|value| decode(key, &value)).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static_assertions::assert_obj_safe!(Backend);
+    static_assertions::assert_impl_all!(Store: Send, Sync, Clone);
+}
