@@ -23,19 +23,20 @@ use azcord_command::{
 };
 use azcord_resource::{
     ActionExample, ActionSpec, AuthorizeResourceGroup as _, AzureSettings, Resource, ResourceFlow,
-    ResourceNames, ResourceType, Verbs, azure_error, choice, name_option,
+    ResourceNames, ResourceType, Store, Verbs, azure_error, choice, name_option,
 };
 use twilight_interactions::command::{CommandModel, CreateCommand};
 
 /// How many log lines `/aci logs` shows when `tail:` is not given.
 const DEFAULT_TAIL: i64 = 50;
 
-/// The `/aci` plugin over `azure`.
-pub fn plugin(azure: &Azure, settings: AzureSettings) -> Plugin {
+/// The `/aci` plugin over `azure`, recording its confirmations and operations in `store`.
+pub fn plugin(azure: &Azure, settings: AzureSettings, store: Store) -> Plugin {
     let flow = ResourceFlow::new(
         ContainerGroups(Arc::clone(&azure.container_groups)),
         Arc::clone(&azure.operations),
         settings,
+        store,
     );
     flow.with_actions(flow.plugin().command(Status(Arc::clone(&flow))))
         .command(Logs(flow))

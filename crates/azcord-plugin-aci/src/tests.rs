@@ -317,7 +317,12 @@ fn policy(resource_groups: &[&str]) -> Policy {
 #[tokio::test]
 async fn every_example_runs() {
     let fake = Arc::new(Fake::new(OperationStatus::Succeeded));
-    let registry = Registry::new([plugin(&azure(&fake), settings())]).unwrap();
+    let registry = Registry::new([plugin(
+        &azure(&fake),
+        settings(),
+        azcord_resource::Store::in_memory(),
+    )])
+    .unwrap();
     let runs = run_examples(registry, policy(&[]), &[OPS_ROLE], |line, definitions| {
         parse_command_line(line, definitions).map_err(|error| error.to_string())
     })
@@ -648,7 +653,12 @@ struct Harness {
 impl Harness {
     fn new(policy: Policy, poll_status: OperationStatus) -> Self {
         let fake = Arc::new(Fake::new(poll_status));
-        let registry = Registry::new([plugin(&azure(&fake), settings())]).unwrap();
+        let registry = Registry::new([plugin(
+            &azure(&fake),
+            settings(),
+            azcord_resource::Store::in_memory(),
+        )])
+        .unwrap();
         Self {
             fake,
             catalog: Catalog::new(registry, policy),

@@ -17,15 +17,16 @@ use azcord_command::{
 };
 use azcord_resource::{
     ActionExample, ActionSpec, AzureSettings, Resource, ResourceFlow, ResourceNames, ResourceType,
-    Verbs, azure_error, name_option,
+    Store, Verbs, azure_error, name_option,
 };
 
-/// The `/vm` plugin over `azure`.
-pub fn plugin(azure: &Azure, settings: AzureSettings) -> Plugin {
+/// The `/vm` plugin over `azure`, recording its confirmations and operations in `store`.
+pub fn plugin(azure: &Azure, settings: AzureSettings, store: Store) -> Plugin {
     let flow = ResourceFlow::new(
         VirtualMachines(Arc::clone(&azure.vms)),
         Arc::clone(&azure.operations),
         settings,
+        store,
     );
     flow.with_actions(flow.plugin().command(Status(Arc::clone(&flow))))
 }

@@ -182,7 +182,12 @@ async fn every_example_runs() {
         },
         ..AzureSettings::default()
     };
-    let registry = Registry::new([plugin(&azure(), settings)]).unwrap();
+    let registry = Registry::new([plugin(
+        &azure(),
+        settings,
+        azcord_resource::Store::in_memory(),
+    )])
+    .unwrap();
     let policy = Policy {
         guilds: Vec::new(),
         rules: vec![Rule {

@@ -256,7 +256,12 @@ fn policy(resource_groups: &[&str]) -> Policy {
 #[tokio::test]
 async fn every_example_runs() {
     let fake = Arc::new(Fake::new(false));
-    let registry = Registry::new([plugin(&azure(&fake), settings())]).unwrap();
+    let registry = Registry::new([plugin(
+        &azure(&fake),
+        settings(),
+        azcord_resource::Store::in_memory(),
+    )])
+    .unwrap();
     let runs = run_examples(registry, policy(&[]), &[OPS_ROLE], |line, definitions| {
         parse_command_line(line, definitions).map_err(|error| error.to_string())
     })
@@ -461,7 +466,12 @@ struct Harness {
 impl Harness {
     fn new(policy: Policy, polled: bool) -> Self {
         let fake = Arc::new(Fake::new(polled));
-        let registry = Registry::new([plugin(&azure(&fake), settings())]).unwrap();
+        let registry = Registry::new([plugin(
+            &azure(&fake),
+            settings(),
+            azcord_resource::Store::in_memory(),
+        )])
+        .unwrap();
         Self {
             fake,
             catalog: Catalog::new(registry, policy),

@@ -1,20 +1,33 @@
 //! The generic commands every resource type gets: `/GROUP list` and one command per
 //! action, with the `name` option's autocomplete.
 
-use std::sync::Arc;
-
-use azcord_azure::{AzureError, ResourceGroupName, wait_for};
-use azcord_command::{
-    Answer, AutocompleteContext, BoxFuture, Command, CommandError, ComponentContext, Context,
-    Progress, Reply, Signature,
-    twilight_model::application::command::{CommandOption, CommandOptionChoice, CommandOptionType},
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime},
 };
+
+use azcord_azure::{AzureError, PendingOperation, PollKind, ResourceGroupName, wait_for};
+use azcord_command::{
+    Answer, AutocompleteContext, BoxFuture, Caller, Command, CommandError, ComponentContext,
+    Context, Progress, Reply, Signature,
+    twilight_model::{
+        application::command::{CommandOption, CommandOptionChoice, CommandOptionType},
+        id::Id,
+    },
+};
+use azcord_store::{OperationRecord, PollRecord, new_id};
 use twilight_interactions::command::CommandModel;
 
 use crate::{
     ActionSpec, AuthorizeResourceGroup as _, IntoCommandError, Resource, ResourceFlow,
-    ResourceType, azure_error, confirms, render,
+    ResourceType, azure_error, confirms, prompt::unrecorded, render,
 };
+
+/// What the user is told when an action cannot be recorded before it begins.
+pub const NOT_RECORDED: &str = "azcord cannot record this operation; not started";
+
+/// How long Discord accepts an interaction's token for edits and follow-ups.
+const INTERACTION_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// The options of `/GROUP list`.
 #[derive(CommandModel)]
@@ -97,22 +110,51 @@ impl<R: ResourceType> Act<R> {
         Self { spec, flow }
     }
 
-    /// Begins the action and follows it to the end, editing the reply as it goes.
+    /// Records the action, begins it and follows it to the end, editing the reply as
+    /// it goes. Nothing is begun that could not be recorded first.
     async fn execute(
         &self,
         target: Resource<R::Name>,
+        caller: &Caller,
         progress: &Progress,
     ) -> Result<Reply, CommandError> {
         let verbs = &self.spec.verbs;
-        progress.update(render::progress(verbs, &target, None));
-        let operation = self
-            .flow
-            .resource()
-            .begin(&target, self.spec.action)
+        let store = &self.flow.store;
+        let id = new_id();
+        let mut record = self.record(&target, caller);
+        store
+            .put_operation(&id, &record)
             .await
-            .map_err(|error| self.failure(&target, &error, progress))?;
+            .map_err(|error| unrecorded(&error, NOT_RECORDED))?;
+        progress.update(render::progress(verbs, &target, None));
+        let begun = self.flow.resource().begin(&target, self.spec.action).await;
+        let operation = match begun {
+            Ok(operation) => operation,
+            Err(error) => {
+                self.forget(&id).await;
+                return Err(self.failure(&target, &error, progress));
+            }
+        };
         if let Some(id) = operation.correlation_id() {
             progress.note_operation_id(id);
+        }
+        if let PendingOperation::Running {
+            url,
+            kind,
+            correlation_id,
+            ..
+        } = &operation
+        {
+            record.poll = Some(PollRecord {
+                url: url.clone(),
+                async_operation: *kind == PollKind::AsyncOperation,
+                correlation_id: correlation_id.clone(),
+            });
+            // Begun is begun: a failed update leaves the first record, which still
+            // names the resource and the action.
+            if let Err(error) = store.put_operation(&id, &record).await {
+                tracing::warn!(error = %error, "could not record how to follow an operation");
+            }
         }
         // An action Azure finishes synchronously begins as `PendingOperation::Completed`,
         // for which `wait_for` returns at once without polling.
@@ -123,6 +165,7 @@ impl<R: ResourceType> Act<R> {
             |elapsed| progress.update(render::progress(verbs, &target, Some(elapsed.as_secs()))),
         )
         .await;
+        self.forget(&id).await;
         self.flow.cache.invalidate().await;
         match result {
             Ok(()) => Ok(Reply::text(render::done(
@@ -131,6 +174,35 @@ impl<R: ResourceType> Act<R> {
                 progress.elapsed().as_secs(),
             ))),
             Err(error) => Err(self.failure(&target, &error, progress)),
+        }
+    }
+
+    /// The record of this action on `target`, asked for by `caller`, before it begins.
+    fn record(&self, target: &Resource<R::Name>, caller: &Caller) -> OperationRecord {
+        let now = SystemTime::now();
+        OperationRecord {
+            owner: self.flow.store.owner().to_owned(),
+            poll: None,
+            resource_type: self.flow.resource().names().group.to_owned(),
+            resource_group: target.resource_group.as_str().to_owned(),
+            resource_name: target.name.to_string(),
+            action: self.spec.verbs.command.to_owned(),
+            invoker: caller.user_id.get(),
+            application_id: None,
+            interaction_token: None,
+            message_id: None,
+            channel_id: caller.channel_id.map(Id::get),
+            guild_id: caller.guild_id.map(Id::get),
+            started_at: now,
+            deadline: now + self.flow.settings.wait.deadline,
+            token_expires_at: now + INTERACTION_TOKEN_LIFETIME,
+        }
+    }
+
+    /// Forgets the record of an operation that ended; one left behind expires.
+    async fn forget(&self, id: &str) {
+        if let Err(error) = self.flow.store.remove_operation(id).await {
+            tracing::warn!(error = %error, "could not remove the record of an ended operation");
         }
     }
 
@@ -179,17 +251,20 @@ impl<R: ResourceType> Command for Act<R> {
         Box::pin(async move {
             let target = self.flow.authorized_target(&ctx).await?;
             if !confirms(self.spec.kind) {
-                return self.execute(target, &ctx.progress).await;
+                return self.execute(target, &ctx.caller, &ctx.progress).await;
             }
-            let confirmations = &self.flow.confirmations;
-            let question = render::confirmation(&self.spec, &target, confirmations.ttl().as_secs());
-            Ok(confirmations.ask(
-                &ctx.signature.name,
-                ctx.caller.user_id,
-                target,
-                question,
-                self.spec.verbs.button,
-            ))
+            let prompts = &self.flow.prompts;
+            let question = render::confirmation(&self.spec, &target, prompts.ttl().as_secs());
+            prompts
+                .ask(
+                    &ctx.signature.name,
+                    ctx.caller.user_id,
+                    &target.resource_group,
+                    &target.name.to_string(),
+                    question,
+                    self.spec.verbs.button,
+                )
+                .await
         })
     }
 
@@ -197,13 +272,15 @@ impl<R: ResourceType> Command for Act<R> {
         Box::pin(async move {
             let (answer, target) = self
                 .flow
-                .confirmations
-                .answer(&ctx.payload, ctx.caller.user_id)?;
+                .prompts
+                .answer(&ctx.payload, ctx.caller.user_id)
+                .await?;
+            let target = self.flow.prompted(target)?;
             match answer {
                 Answer::Cancel => Ok(Reply::text(render::cancelled(&target))),
                 Answer::Confirm => {
                     ctx.authorize_in(&target.resource_group)?;
-                    self.execute(target, &ctx.progress).await
+                    self.execute(target, &ctx.caller, &ctx.progress).await
                 }
             }
         })

@@ -5,33 +5,45 @@ use std::sync::Arc;
 
 use azcord_azure::{Named, Operations, ResourceGroupName, Target, find_unique};
 use azcord_command::{
-    AutocompleteContext, CommandError, Confirmations, Context, Plugin, TtlCache,
+    AutocompleteContext, CommandError, Context, Plugin, TtlCache,
     twilight_model::application::command::{CommandOptionChoice, CommandOptionChoiceValue},
 };
+
+use azcord_store::Store;
 
 use crate::{
     Act, AuthorizeResourceGroup as _, AzureSettings, List, NameOption, Resource, ResourceType,
     azure_error,
+    prompt::{PromptedTarget, Prompts},
 };
 
 /// One resource type with what its commands share: the list cache behind names and
-/// autocomplete, the open confirmations, and how to follow an operation.
+/// autocomplete, the store that holds its open confirmations and its operations in
+/// flight, and how to follow an operation.
 pub struct ResourceFlow<R: ResourceType> {
     resource: R,
     pub(crate) operations: Arc<dyn Operations>,
     pub(crate) cache: TtlCache<Vec<R::Summary>>,
-    pub(crate) confirmations: Confirmations<Resource<R::Name>>,
+    pub(crate) prompts: Prompts,
+    pub(crate) store: Store,
     pub(crate) settings: AzureSettings,
 }
 
 impl<R: ResourceType> ResourceFlow<R> {
-    /// The flow of `resource`, whose operations `operations` polls.
-    pub fn new(resource: R, operations: Arc<dyn Operations>, settings: AzureSettings) -> Arc<Self> {
+    /// The flow of `resource`, whose operations `operations` polls, recording its
+    /// confirmations and operations in `store`.
+    pub fn new(
+        resource: R,
+        operations: Arc<dyn Operations>,
+        settings: AzureSettings,
+        store: Store,
+    ) -> Arc<Self> {
         Arc::new(Self {
             resource,
             operations,
             cache: TtlCache::new(settings.cache_ttl),
-            confirmations: Confirmations::new(settings.confirm_ttl),
+            prompts: Prompts::new(store.clone(), settings.confirm_ttl),
+            store,
             settings,
         })
     }
@@ -102,6 +114,21 @@ impl<R: ResourceType> ResourceFlow<R> {
             }),
             None => self.unique(&target.name, &self.summaries().await?),
         }
+    }
+
+    /// The resource a stored prompt names, checked again as if typed.
+    pub(crate) fn prompted(
+        &self,
+        target: PromptedTarget,
+    ) -> Result<Resource<R::Name>, CommandError> {
+        Ok(Resource {
+            resource_group: ResourceGroupName::new(&target.resource_group)
+                .map_err(CommandError::internal)?,
+            name: self
+                .resource
+                .parse_name(&target.name)
+                .map_err(CommandError::internal)?,
+        })
     }
 
     /// Suggestions for the `name` option, from the cached list: resources whose

@@ -12,11 +12,14 @@ mod authorize;
 mod commands;
 mod error;
 mod flow;
+mod prompt;
 pub mod render;
 mod resource;
 
 pub use authorize::AuthorizeResourceGroup;
-pub use commands::{Act, List, NameOption, name_option};
+/// The store the flow records confirmations and operations in.
+pub use azcord_store::Store;
+pub use commands::{Act, List, NOT_RECORDED, NameOption, name_option};
 pub use error::{IntoCommandError, azure_error};
 pub use flow::{ResourceFlow, choice};
 pub use resource::{

@@ -6,6 +6,7 @@
 mod backend;
 mod embedded;
 mod error;
+mod memory;
 mod records;
 mod redis_backend;
 mod seal;
@@ -21,6 +22,7 @@ pub use crate::{
     backend::{Backend, Entry},
     embedded::{Clock, EmbeddedBackend},
     error::{StoreError, StoreErrorKind},
+    memory::MemoryBackend,
     records::{ConfirmationRecord, OperationRecord, PollRecord, SessionRecord},
     redis_backend::{RedisBackend, RedisConfig},
     seal::{STATE_KEY_VARIABLE, StateKey},
@@ -30,12 +32,17 @@ pub use crate::{
 /// over can still report that it timed out.
 pub const OPERATION_GRACE: Duration = Duration::from_secs(15 * 60);
 
+/// How long a confirmation outlives its prompt's expiry, so that a late click is told
+/// it expired rather than that it never existed.
+pub const CONFIRMATION_GRACE: Duration = Duration::from_secs(5 * 60);
+
 /// The typed store: records as JSON over a [`Backend`], interaction tokens sealed with
 /// a [`StateKey`]. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<dyn Backend>,
     key: Arc<StateKey>,
+    owner: Arc<str>,
 }
 
 /// A key's kind, the first part of every key.
@@ -47,10 +54,23 @@ const LEASE: &str = "lease/";
 impl Store {
     /// The store over `backend`, sealing tokens with `key`.
     pub fn new(backend: Arc<dyn Backend>, key: StateKey) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "azcord".to_owned());
         Self {
             backend,
             key: Arc::new(key),
+            owner: format!("{host}/{}/{}", std::process::id(), &new_id()[..8]).into(),
         }
+    }
+
+    /// A store in memory, for what never acts and for tests; see [`MemoryBackend`].
+    pub fn in_memory() -> Self {
+        Self::new(Arc::new(MemoryBackend::new()), StateKey::generate())
+    }
+
+    /// This process as the owner of operations and leases: host, process id and a
+    /// random part, so that a restarted process is a new owner.
+    pub fn owner(&self) -> &str {
+        &self.owner
     }
 
     /// The backend, for what the typed records do not cover.
@@ -58,7 +78,8 @@ impl Store {
         self.backend.as_ref()
     }
 
-    /// Records a confirmation prompt under `id` until it expires.
+    /// Records a confirmation prompt under `id` until [`CONFIRMATION_GRACE`] after it
+    /// expires.
     pub async fn put_confirmation(
         &self,
         id: &str,
@@ -68,7 +89,7 @@ impl Store {
             .put(
                 &format!("{CONFIRMATION}{id}"),
                 encode(record)?,
-                record.expires_at,
+                record.expires_at + CONFIRMATION_GRACE,
             )
             .await
     }
@@ -97,7 +118,11 @@ impl Store {
         let key = format!("{OPERATION}{id}");
         let sealed = SealedOperation {
             record: record.clone(),
-            sealed_token: self.key.seal(&key, &record.interaction_token)?,
+            sealed_token: record
+                .interaction_token
+                .as_ref()
+                .map(|token| self.key.seal(&key, token))
+                .transpose()?,
         };
         let expires_at = record.deadline + OPERATION_GRACE;
         self.backend.put(&key, encode(&sealed)?, expires_at).await
@@ -174,7 +199,10 @@ impl Store {
     fn open_operation(&self, key: &str, value: &[u8]) -> Result<OperationRecord, StoreError> {
         let sealed: SealedOperation = decode(key, value)?;
         let mut record = sealed.record;
-        record.interaction_token = self.key.open(key, &sealed.sealed_token)?;
+        record.interaction_token = sealed
+            .sealed_token
+            .map(|sealed| self.key.open(key, &sealed))
+            .transpose()?;
         Ok(record)
     }
 }
@@ -184,7 +212,13 @@ impl Store {
 struct SealedOperation {
     #[serde(flatten)]
     record: OperationRecord,
-    sealed_token: String,
+    sealed_token: Option<String>,
+}
+
+/// A new random id, 128 bits in hex: for confirmations and operations, unguessable
+/// and unique across processes.
+pub fn new_id() -> String {
+    seal::random_hex(16)
 }
 
 fn encode(record: &impl Serialize) -> Result<Vec<u8>, StoreError> {

@@ -35,11 +35,12 @@ pub struct OperationRecord {
     pub action: String,
     /// The user who asked for it.
     pub invoker: u64,
-    /// The application that answered the interaction.
-    pub application_id: u64,
-    /// The interaction's token, to edit its reply; sealed at rest, never serialised here.
-    #[serde(skip, default = "no_token")]
-    pub interaction_token: Secret,
+    /// The application that answered the interaction, when known.
+    pub application_id: Option<u64>,
+    /// The interaction's token, to edit its reply, when known; sealed at rest, never
+    /// serialised here.
+    #[serde(skip)]
+    pub interaction_token: Option<Secret>,
     /// The message that shows the operation, once known.
     pub message_id: Option<u64>,
     /// The channel of the interaction.
@@ -77,8 +78,4 @@ pub struct SessionRecord {
     pub sequence: u64,
     /// Where to resume.
     pub resume_url: String,
-}
-
-fn no_token() -> Secret {
-    Secret::new("")
 }

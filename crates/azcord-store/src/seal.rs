@@ -135,6 +135,15 @@ impl fmt::Debug for StateKey {
     }
 }
 
+/// `len` random bytes from the operating system, in hex.
+pub(crate) fn random_hex(len: usize) -> String {
+    use chacha20poly1305::aead::rand_core::RngCore as _;
+
+    let mut bytes = vec![0; len];
+    OsRng.fill_bytes(&mut bytes);
+    encode_hex(&bytes)
+}
+
 fn encode_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

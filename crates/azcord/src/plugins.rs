@@ -6,6 +6,7 @@ use azcord_plugin_core::BuildInfo;
 /// How the Azure plugins behave: the `[azure]` table of the config, one for every
 /// resource type.
 pub use azcord_resource::AzureSettings;
+use azcord_store::Store;
 
 /// This build, as `/about` and `--version` show it.
 pub fn build_info() -> BuildInfo {
@@ -16,17 +17,22 @@ pub fn build_info() -> BuildInfo {
     }
 }
 
-/// Every plugin, with the Azure ones over `azure`.
-pub fn plugins(azure: &Azure, settings: AzureSettings) -> Vec<Plugin> {
+/// Every plugin, with the Azure ones over `azure`, recording in `store`.
+pub fn plugins(azure: &Azure, settings: AzureSettings, store: &Store) -> Vec<Plugin> {
     vec![
         azcord_plugin_core::plugin(build_info()),
-        azcord_plugin_vm::plugin(azure, settings),
-        azcord_plugin_aci::plugin(azure, settings),
-        azcord_plugin_webapp::plugin(azure, settings),
+        azcord_plugin_vm::plugin(azure, settings, store.clone()),
+        azcord_plugin_aci::plugin(azure, settings, store.clone()),
+        azcord_plugin_webapp::plugin(azure, settings, store.clone()),
     ]
 }
 
-/// All commands, grouped by plugin.
+/// All commands, grouped by plugin, for what only describes them: over a store in
+/// memory, as nothing runs.
 pub fn registry(azure: &Azure, settings: AzureSettings) -> anyhow::Result<Registry> {
-    Ok(Registry::new(plugins(azure, settings))?)
+    Ok(Registry::new(plugins(
+        azure,
+        settings,
+        &Store::in_memory(),
+    ))?)
 }

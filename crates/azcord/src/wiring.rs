@@ -99,7 +99,7 @@ pub(crate) async fn assemble(config: WiringConfig) -> anyhow::Result<Assembly> {
             .with_context(|| format!("could not connect to {what}"))?,
         AzureSource::Unconfigured => crate::azure::unconfigured(),
     };
-    let mut plugins = crate::plugins::plugins(&azure, config.azure_settings);
+    let mut plugins = crate::plugins::plugins(&azure, config.azure_settings, &store);
     plugins.extend(config.extra_plugins);
     let dispatcher = Dispatcher::build(
         Registry::new(plugins)?,

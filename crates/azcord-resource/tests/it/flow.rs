@@ -3,7 +3,7 @@
 
 use std::{
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 use azcord_azure::{
@@ -20,9 +20,10 @@ use azcord_command::{
 };
 
 use azcord_resource::{
-    ActionExample, ActionSpec, AzureSettings, Resource, ResourceFlow, ResourceNames, ResourceType,
-    Verbs, confirms, render,
+    ActionExample, ActionSpec, AzureSettings, NOT_RECORDED, Resource, ResourceFlow, ResourceNames,
+    ResourceType, Store, Verbs, confirms, render,
 };
+use azcord_store::{Backend, Entry, StateKey, StoreError, StoreErrorKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lever {
@@ -145,17 +146,87 @@ impl Machines {
     }
 }
 
-/// Polls that succeed at once, recorded.
-struct Polls(Arc<Mutex<Vec<String>>>);
+/// Polls that succeed at once, recorded with what the store holds meanwhile.
+struct Polls(Arc<Mutex<Vec<String>>>, Store);
 
 impl Operations for Polls {
     fn poll<'a>(
         &'a self,
         _: &'a PendingOperation,
     ) -> BoxFuture<'a, Result<OperationStatus, AzureError>> {
-        self.0.lock().unwrap().push("poll".into());
-        Box::pin(async { Ok(OperationStatus::Succeeded) })
+        Box::pin(async {
+            let recorded: Vec<String> = self
+                .1
+                .operations()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(_, record)| {
+                    format!(
+                        "{} {} {}/{} by {} polling {:?}",
+                        record.resource_type,
+                        record.action,
+                        record.resource_group,
+                        record.resource_name,
+                        record.invoker,
+                        record.poll.map(|poll| poll.url)
+                    )
+                })
+                .collect();
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("poll; recorded {recorded:?}"));
+            Ok(OperationStatus::Succeeded)
+        })
     }
+}
+
+/// A store that is down: every call fails as unavailable.
+struct DownStore;
+
+impl Backend for DownStore {
+    fn put<'a>(
+        &'a self,
+        _: &'a str,
+        _: Vec<u8>,
+        _: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async { Err(down()) })
+    }
+
+    fn get<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async { Err(down()) })
+    }
+
+    fn take<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async { Err(down()) })
+    }
+
+    fn remove<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async { Err(down()) })
+    }
+
+    fn scan<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<Entry>, StoreError>> {
+        Box::pin(async { Err(down()) })
+    }
+
+    fn claim<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async { Err(down()) })
+    }
+
+    fn purge_expired(&self) -> BoxFuture<'_, Result<usize, StoreError>> {
+        Box::pin(async { Err(down()) })
+    }
+}
+
+fn down() -> StoreError {
+    StoreError::new(StoreErrorKind::Unavailable, "connection refused")
 }
 
 #[test]
@@ -187,12 +258,18 @@ struct Harness {
 
 impl Harness {
     fn new() -> Self {
+        Self::with_store(Store::in_memory())
+    }
+
+    /// A flow over `store`: one process of the bot; two over one store are a restart,
+    /// or two replicas.
+    fn with_store(store: Store) -> Self {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let flow = ResourceFlow::new(
             Machines {
                 calls: Arc::clone(&calls),
             },
-            Arc::new(Polls(Arc::clone(&calls))),
+            Arc::new(Polls(Arc::clone(&calls), store.clone())),
             AzureSettings {
                 wait: WaitOptions {
                     default_interval: Duration::from_millis(1),
@@ -200,6 +277,7 @@ impl Harness {
                 },
                 ..AzureSettings::default()
             },
+            store,
         );
         let plugin: Plugin = flow.with_actions(flow.plugin());
         let policy = Policy {
@@ -374,7 +452,7 @@ async fn an_action_is_confirmed_begun_and_followed_whether_azure_polls_or_not() 
 
     expect_test::expect![[r#"
         [
-            "pull: ✅ **m-2** in `staging` is done · took 0 s [] [\"begin m-2 (staging) Pull\", \"poll\"]",
+            "pull: ✅ **m-2** in `staging` is done · took 0 s [] [\"begin m-2 (staging) Pull\", \"poll; recorded [\\\"machine pull staging/m-2 by 7 polling Some(\\\\\\\"http://arm/operations/1\\\\\\\")\\\"]\"]",
             "push: ⚠\u{fe0f} Go **m-2** in `staging`? It costs. [\"Go\", \"Cancel\"] [\"list None\"]",
             "cancel: Cancelled: **m-2** in `staging` was left as it was. [] []",
             "confirm: ✅ **m-2** in `staging` is done · took 0 s [] [\"begin m-2 (staging) Push\"]",
@@ -382,6 +460,70 @@ async fn an_action_is_confirmed_begun_and_followed_whether_azure_polls_or_not() 
             "ambiguous: user: `m-1` is in 2 resource groups: `prod/m-1`, `staging/m-1`. Say which, such as `name:prod/m-1` [\"list None\"]",
         ]
     "#]].assert_debug_eq(&transcript);
+}
+
+#[tokio::test]
+async fn a_prompt_outlives_its_process_and_is_answered_once() {
+    let store = Store::in_memory();
+    let before = Harness::with_store(store.clone());
+    let prompt = before.run("machine push", "staging/m-2").await.unwrap();
+
+    // The process that asked is gone; the next one, on the same store, acts.
+    let after = Harness::with_store(store.clone());
+    let pushed = after.click("machine push", &prompt, 0).await;
+    let again = before.click("machine push", &prompt, 0).await;
+    let cancel_too = after.click("machine push", &prompt, 1).await;
+    assert_eq!(
+        [first_line(&pushed), first_line(&again), first_line(&cancel_too)],
+        [
+            "✅ **m-2** in `staging` is done · took 0 s []".to_owned(),
+            "user: this confirmation is no longer open: it was already answered; run the command again".to_owned(),
+            "user: this confirmation is no longer open: it was already answered; run the command again".to_owned(),
+        ]
+    );
+    assert_eq!(after.calls(), ["begin m-2 (staging) Push"]);
+    assert_eq!(before.calls(), Vec::<String>::new());
+    assert_eq!(store.operations().await.unwrap(), vec![]);
+}
+
+#[tokio::test]
+async fn an_operation_is_recorded_while_followed_and_forgotten_after() {
+    let store = Store::in_memory();
+    let harness = Harness::with_store(store.clone());
+    let pulled = harness.run("machine pull", "staging/m-2").await;
+    assert!(
+        first_line(&pulled).starts_with("✅"),
+        "{}",
+        first_line(&pulled)
+    );
+    expect_test::expect![[r#"
+        [
+            "begin m-2 (staging) Pull",
+            "poll; recorded [\"machine pull staging/m-2 by 7 polling Some(\\\"http://arm/operations/1\\\")\"]",
+        ]
+    "#]]
+    .assert_debug_eq(&harness.calls());
+    assert_eq!(store.operations().await.unwrap(), vec![]);
+}
+
+#[tokio::test]
+async fn nothing_is_asked_or_begun_that_cannot_be_recorded() {
+    let harness = Harness::with_store(Store::new(Arc::new(DownStore), StateKey::generate()));
+    let pulled = harness.run("machine pull", "staging/m-2").await;
+    let prompt = harness.run("machine push", "staging/m-2").await;
+    assert_eq!(
+        [first_line(&pulled), first_line(&prompt)],
+        [
+            format!("user: {NOT_RECORDED}"),
+            "user: azcord cannot record this confirmation; nothing was asked: try again shortly"
+                .to_owned(),
+        ]
+    );
+    assert_eq!(
+        NOT_RECORDED,
+        "azcord cannot record this operation; not started"
+    );
+    assert_eq!(harness.calls(), Vec::<String>::new());
 }
 
 #[test]

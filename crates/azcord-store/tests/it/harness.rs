@@ -5,7 +5,9 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use azcord_secret::Secret;
 use azcord_sim::redis::RedisServer;
-use azcord_store::{Backend, EmbeddedBackend, RedisBackend, RedisConfig, StateKey, Store};
+use azcord_store::{
+    Backend, EmbeddedBackend, MemoryBackend, RedisBackend, RedisConfig, StateKey, Store,
+};
 
 /// One backend under test, with what it needs kept alive.
 pub(crate) struct Harness {
@@ -23,6 +25,8 @@ pub(crate) enum Place {
         _dir: tempfile::TempDir,
     },
     Redis(RedisServer),
+    /// Memory: no bytes at rest to read.
+    Memory(Arc<MemoryBackend>),
 }
 
 impl Harness {
@@ -57,9 +61,20 @@ impl Harness {
         })
     }
 
+    pub(crate) fn memory() -> Self {
+        let memory = Arc::new(MemoryBackend::new());
+        let backend: Arc<dyn Backend> = memory.clone();
+        Self {
+            name: "memory",
+            store: Store::new(Arc::clone(&backend), StateKey::generate()),
+            backend,
+            place: Place::Memory(memory),
+        }
+    }
+
     /// Every backend available here.
     pub(crate) async fn all() -> Vec<Self> {
-        let mut all = vec![Self::embedded()];
+        let mut all = vec![Self::embedded(), Self::memory()];
         all.extend(Self::redis().await);
         all
     }
@@ -69,6 +84,14 @@ impl Harness {
     pub(crate) async fn raw_bytes(&self) -> Vec<u8> {
         match &self.place {
             Place::File { path, .. } => std::fs::read(path).unwrap(),
+            Place::Memory(memory) => {
+                let mut bytes = Vec::new();
+                for (key, value) in memory.scan("").await.unwrap() {
+                    bytes.extend(key.into_bytes());
+                    bytes.extend(value);
+                }
+                bytes
+            }
             Place::Redis(server) => {
                 let mut connection = raw_connection(server).await;
                 let keys: Vec<Vec<u8>> = redis::cmd("KEYS")
@@ -95,6 +118,7 @@ impl Harness {
     pub(crate) async fn stored_entries(&self) -> u64 {
         match &self.place {
             Place::File { embedded, .. } => embedded.stored_entries().unwrap(),
+            Place::Memory(memory) => memory.stored_entries() as u64,
             Place::Redis(server) => {
                 let mut connection = raw_connection(server).await;
                 redis::cmd("DBSIZE")
