@@ -66,16 +66,29 @@ pub(crate) struct RunArgs {
         long,
         env = "AZCORD_SHARDS",
         value_name = "START..END",
+        group = "shard_selection",
         requires = "shard_total"
     )]
     pub(crate) shards: Option<String>,
+
+    /// Run K shards, chosen by the ordinal that ends the hostname (a StatefulSet pod's
+    /// name, NAME-ORDINAL): shards ORDINAL*K..ORDINAL*K+K; needs --shard-total.
+    #[arg(
+        long,
+        env = "AZCORD_SHARDS_PER_POD",
+        value_name = "K",
+        value_parser = clap::value_parser!(u32).range(1..),
+        group = "shard_selection",
+        requires = "shard_total"
+    )]
+    pub(crate) shards_per_pod: Option<u32>,
 
     /// How many shards the bot has in all.
     #[arg(
         long,
         env = "AZCORD_SHARD_TOTAL",
         value_name = "N",
-        requires = "shards"
+        requires = "shard_selection"
     )]
     pub(crate) shard_total: Option<u32>,
 
@@ -158,5 +171,60 @@ mod tests {
     #[test]
     fn the_cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn shard_flags_go_together() {
+        // --shards, --shards-per-pod and --shard-total as parsed, or the error.
+        type Parsed<'a> = (Option<&'a str>, Option<u32>, Option<u32>);
+        let cases: &[(&[&str], Result<Parsed<'_>, &str>)] = &[
+            (&[], Ok((None, None, None))),
+            (
+                &["--shards", "0..2", "--shard-total", "4"],
+                Ok((Some("0..2"), None, Some(4))),
+            ),
+            (
+                &["--shards-per-pod", "2", "--shard-total", "8"],
+                Ok((None, Some(2), Some(8))),
+            ),
+            (
+                &[
+                    "--shards-per-pod",
+                    "2",
+                    "--shards",
+                    "0..2",
+                    "--shard-total",
+                    "8",
+                ],
+                Err("cannot be used with"),
+            ),
+            (&["--shards-per-pod", "2"], Err("--shard-total <N>")),
+            (&["--shards", "0..2"], Err("--shard-total <N>")),
+            (
+                &["--shard-total", "4"],
+                Err("the following required arguments were not provided"),
+            ),
+            (
+                &["--shards-per-pod", "0", "--shard-total", "4"],
+                Err("0 is not in 1.."),
+            ),
+        ];
+        for (flags, expected) in cases {
+            let argv = ["azcord", "run"].iter().chain(flags.iter());
+            let parsed = Cli::try_parse_from(argv).map(|cli| match cli.command {
+                CliCommand::Run(run) => (run.shards, run.shards_per_pod, run.shard_total),
+                other => panic!("{flags:?} parsed as {other:?}"),
+            });
+            match (parsed, expected) {
+                (Ok((shards, per_pod, total)), Ok(expected)) => {
+                    assert_eq!((shards.as_deref(), per_pod, total), *expected, "{flags:?}");
+                }
+                (Err(error), Err(expected)) => {
+                    let error = error.to_string();
+                    assert!(error.contains(expected), "{flags:?}: {error}");
+                }
+                (got, expected) => panic!("{flags:?}: got {got:?}, expected {expected:?}"),
+            }
+        }
     }
 }

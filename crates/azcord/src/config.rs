@@ -7,6 +7,7 @@ use std::{
 
 use anyhow::Context as _;
 use azcord_command::{DispatchConfig, Policy, Secret};
+use azcord_gateway::ShardSelection;
 use serde::Deserialize;
 
 use crate::wiring::StoreSource;
@@ -120,6 +121,7 @@ pub(crate) struct DiscordSection {
     pub(crate) gateway_url: Option<String>,
     pub(crate) guild: Option<u64>,
     pub(crate) shards: Option<String>,
+    pub(crate) shards_per_pod: Option<u32>,
     pub(crate) shard_total: Option<u32>,
 }
 
@@ -203,6 +205,92 @@ pub(crate) fn parse_shard_range(text: &str) -> anyhow::Result<(u32, u32)> {
     Ok((start, end))
 }
 
+/// How the shards this process runs are chosen, as flags, environment or config say.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ShardSettings<'a> {
+    /// `--shards START..END`.
+    pub(crate) shards: Option<&'a str>,
+    /// `--shards-per-pod K`: the range follows from the pod's ordinal.
+    pub(crate) shards_per_pod: Option<u32>,
+    /// `--shard-total N`.
+    pub(crate) shard_total: Option<u32>,
+}
+
+/// The shards to run. `hostname` is the pod's name, needed only with `shards_per_pod`.
+pub(crate) fn shard_selection(
+    settings: ShardSettings<'_>,
+    hostname: Option<&str>,
+) -> anyhow::Result<ShardSelection> {
+    match (
+        settings.shards,
+        settings.shards_per_pod,
+        settings.shard_total,
+    ) {
+        (None, None, None) => Ok(ShardSelection::Recommended),
+        (Some(_), Some(_), _) => anyhow::bail!(
+            "shards and shards_per_pod conflict: give a fixed range or a range per pod, not both"
+        ),
+        (Some(range), None, Some(total)) => {
+            let (start, end) = parse_shard_range(range)?;
+            Ok(ShardSelection::Range { start, end, total })
+        }
+        (None, Some(per_pod), Some(total)) => {
+            let hostname = hostname.context(
+                "shards_per_pod needs the pod's name, from HOSTNAME or the system hostname",
+            )?;
+            let (start, end) = pod_shard_range(hostname, per_pod, total)?;
+            Ok(ShardSelection::Range { start, end, total })
+        }
+        (Some(_), None, None) | (None, Some(_), None) => {
+            anyhow::bail!("a shard range needs shard_total, the number of shards in all")
+        }
+        (None, None, Some(_)) => anyhow::bail!(
+            "shard_total needs shards (START..END) or shards_per_pod to say which shards to run"
+        ),
+    }
+}
+
+/// The shards of a StatefulSet pod: `ordinal*K .. ordinal*K+K`, within `shard_total`.
+///
+/// A StatefulSet names its pods `NAME-ORDINAL`, and that is their hostname.
+pub(crate) fn pod_shard_range(
+    hostname: &str,
+    shards_per_pod: u32,
+    shard_total: u32,
+) -> anyhow::Result<(u32, u32)> {
+    if shards_per_pod == 0 {
+        anyhow::bail!("shards_per_pod must be at least 1");
+    }
+    let ordinal = pod_ordinal(hostname).with_context(|| {
+        format!(
+            "the hostname `{hostname}` does not end in a pod ordinal: shards_per_pod needs a \
+             StatefulSet pod's name, NAME-ORDINAL such as azcord-gateway-0"
+        )
+    })?;
+    let range = ordinal
+        .checked_mul(shards_per_pod)
+        .and_then(|start| Some((start, start.checked_add(shards_per_pod)?)));
+    match range {
+        Some((start, end)) if end <= shard_total => Ok((start, end)),
+        _ => anyhow::bail!(
+            "pod ordinal {ordinal} with {shards_per_pod} shards per pod needs shards beyond \
+             shard_total {shard_total}: run at most {} pods, or raise shard_total",
+            shard_total / shards_per_pod
+        ),
+    }
+}
+
+/// The ordinal at the end of a StatefulSet pod's name (`azcord-gateway-3` is 3).
+fn pod_ordinal(hostname: &str) -> Option<u32> {
+    // A fully qualified hostname starts with the pod's name.
+    let name = hostname.split('.').next().unwrap_or(hostname);
+    let (set, ordinal) = name.rsplit_once('-')?;
+    if set.is_empty() || ordinal.is_empty() || !ordinal.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    ordinal.parse().ok()
+}
+
 /// The effective policy in words: who may run each command, for `azcord check-config`.
 pub(crate) fn describe_policy(policy: &Policy, registry: &azcord_command::Registry) -> String {
     use std::fmt::Write as _;
@@ -282,6 +370,178 @@ mod tests {
         assert_eq!(parse_shard_range(" 2 .. 3 ").unwrap(), (2, 3));
         for bad in ["4", "a..b", "1..", "..2"] {
             assert!(parse_shard_range(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shard_selections() {
+        // shards, shards_per_pod, shard_total, the hostname, and what they select.
+        type Case<'a> = (
+            Option<&'a str>,
+            Option<u32>,
+            Option<u32>,
+            Option<&'a str>,
+            Expected<'a>,
+        );
+        type Expected<'a> = Result<ShardSelection, &'a str>;
+        let range = |start, end, total| Ok(ShardSelection::Range { start, end, total });
+        let cases: &[Case<'_>] = &[
+            (None, None, None, None, Ok(ShardSelection::Recommended)),
+            (Some("0..2"), None, Some(4), None, range(0, 2, 4)),
+            (
+                None,
+                Some(2),
+                Some(8),
+                Some("azcord-gateway-0"),
+                range(0, 2, 8),
+            ),
+            (
+                None,
+                Some(2),
+                Some(8),
+                Some("azcord-gateway-3"),
+                range(6, 8, 8),
+            ),
+            (None, Some(1), Some(1), Some("azcord-0"), range(0, 1, 1)),
+            (
+                None,
+                Some(3),
+                Some(10),
+                Some("gw-2.azcord-gateway.ops.svc.cluster.local"),
+                range(6, 9, 10),
+            ),
+            (
+                None,
+                Some(2),
+                Some(8),
+                Some("azcord-gateway-4"),
+                Err(
+                    "pod ordinal 4 with 2 shards per pod needs shards beyond shard_total 8: run at most 4 pods, or raise shard_total",
+                ),
+            ),
+            (
+                None,
+                Some(3),
+                Some(10),
+                Some("azcord-3"),
+                Err("run at most 3 pods"),
+            ),
+            (
+                None,
+                Some(2),
+                Some(8),
+                Some("azcord-gateway"),
+                Err(
+                    "the hostname `azcord-gateway` does not end in a pod ordinal: shards_per_pod needs a StatefulSet pod's name, NAME-ORDINAL such as azcord-gateway-0",
+                ),
+            ),
+            (
+                None,
+                Some(2),
+                Some(8),
+                Some("laptop"),
+                Err("does not end in a pod ordinal"),
+            ),
+            (
+                None,
+                Some(2),
+                Some(8),
+                Some("-1"),
+                Err("does not end in a pod ordinal"),
+            ),
+            (
+                None,
+                Some(2),
+                Some(8),
+                Some("azcord-"),
+                Err("does not end in a pod ordinal"),
+            ),
+            (
+                None,
+                Some(2),
+                Some(8),
+                Some("azcord-+1"),
+                Err("does not end in a pod ordinal"),
+            ),
+            (
+                None,
+                Some(2),
+                Some(8),
+                Some("azcord-99999999999"),
+                Err("does not end in a pod ordinal"),
+            ),
+            (
+                None,
+                Some(2),
+                Some(u32::MAX),
+                Some("azcord-4294967295"),
+                Err("needs shards beyond shard_total"),
+            ),
+            (
+                None,
+                Some(0),
+                Some(8),
+                Some("azcord-0"),
+                Err("shards_per_pod must be at least 1"),
+            ),
+            (
+                None,
+                Some(2),
+                Some(8),
+                None,
+                Err("shards_per_pod needs the pod's name"),
+            ),
+            (
+                Some("0..2"),
+                Some(2),
+                Some(8),
+                Some("azcord-0"),
+                Err("shards and shards_per_pod conflict"),
+            ),
+            (
+                Some("0..2"),
+                None,
+                None,
+                None,
+                Err("a shard range needs shard_total"),
+            ),
+            (
+                None,
+                Some(2),
+                None,
+                Some("azcord-0"),
+                Err("a shard range needs shard_total"),
+            ),
+            (
+                None,
+                None,
+                Some(4),
+                None,
+                Err("shard_total needs shards (START..END) or shards_per_pod"),
+            ),
+            (
+                Some("2"),
+                None,
+                Some(4),
+                None,
+                Err("invalid shard range `2`"),
+            ),
+        ];
+        for (shards, shards_per_pod, shard_total, hostname, expected) in cases {
+            let settings = ShardSettings {
+                shards: *shards,
+                shards_per_pod: *shards_per_pod,
+                shard_total: *shard_total,
+            };
+            let case = format!("{settings:?} on {hostname:?}");
+            match (shard_selection(settings, *hostname), expected) {
+                (Ok(selection), Ok(expected)) => assert_eq!(selection, *expected, "{case}"),
+                (Err(error), Err(expected)) => {
+                    let error = format!("{error:#}");
+                    assert!(error.contains(expected), "{case}: {error}");
+                }
+                (got, expected) => panic!("{case}: got {got:?}, expected {expected:?}"),
+            }
         }
     }
 

@@ -12,7 +12,7 @@ use twilight_ids::guild_id;
 
 use crate::{
     cli::RunArgs,
-    config::{FileConfig, parse_shard_range},
+    config::{FileConfig, ShardSettings, shard_selection},
     wiring::{self, Assembly, AzureSource, StoreConfig, WiringConfig},
 };
 use azcord_store::STATE_KEY_VARIABLE;
@@ -43,17 +43,27 @@ pub(crate) async fn run(
 }
 
 async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result<()> {
-    let shards = match (
-        args.shards.or(file.discord.shards),
-        args.shard_total.or(file.discord.shard_total),
-    ) {
-        (Some(range), Some(total)) => {
-            let (start, end) = parse_shard_range(&range)?;
-            ShardSelection::Range { start, end, total }
-        }
-        (None, None) => ShardSelection::Recommended,
-        _ => anyhow::bail!("a shard range needs both shards (START..END) and shard_total"),
+    // Flags and environment choose the shards as a whole, or else the config file does.
+    let (shards, shards_per_pod) = if args.shards.is_some() || args.shards_per_pod.is_some() {
+        (args.shards, args.shards_per_pod)
+    } else {
+        (file.discord.shards, file.discord.shards_per_pod)
     };
+    let hostname = match shards_per_pod {
+        Some(_) => Some(pod_hostname()?),
+        None => None,
+    };
+    let shards = shard_selection(
+        ShardSettings {
+            shards: shards.as_deref(),
+            shards_per_pod,
+            shard_total: args.shard_total.or(file.discord.shard_total),
+        },
+        hostname.as_deref(),
+    )?;
+    if let (Some(hostname), ShardSelection::Range { start, end, total }) = (&hostname, shards) {
+        tracing::info!(%hostname, shards = %format!("{start}..{end}"), total, "shards from the pod ordinal");
+    }
     let metrics = Metrics::new();
     let phase_metrics = metrics.clone();
     let gateway = GatewayConfig {
@@ -151,6 +161,23 @@ fn default_state_file() -> PathBuf {
         (None, Some(home)) => PathBuf::from(home).join(".local/state/azcord/state.redb"),
         (None, None) => PathBuf::from("azcord-state.redb"),
     }
+}
+
+/// The pod's name: `HOSTNAME`, which Kubernetes sets to it, or else the system hostname.
+fn pod_hostname() -> anyhow::Result<String> {
+    if let Some(hostname) = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|name| !name.trim().is_empty())
+    {
+        return Ok(hostname.trim().to_owned());
+    }
+    let path = "/proc/sys/kernel/hostname";
+    let hostname = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "--shards-per-pod needs the pod's name: HOSTNAME is not set and {path} cannot be read"
+        )
+    })?;
+    Ok(hostname.trim().to_owned())
 }
 
 /// Completes on SIGTERM or SIGINT.

