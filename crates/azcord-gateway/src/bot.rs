@@ -1,6 +1,7 @@
 use std::{collections::HashMap, fmt, sync::Arc, time::Duration};
 
 use azcord_command::{Dispatcher, Responder, Secret};
+use azcord_store::Store;
 use futures_util::StreamExt as _;
 use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -16,6 +17,7 @@ use twilight_model::id::{
 
 use crate::{
     RestResponder, RestartPolicy, ShardPhase, ShardSession, ShardSessions, ShardStatus,
+    identify::{IdentifyQueue, SharedIdentifyQueue},
     registration::{Registration, sync_commands},
     sessions::SessionMemory,
     supervise::{ShardRunner, new_shard, panic_message},
@@ -154,7 +156,9 @@ pub struct Bot {
     client: Arc<Client>,
     /// The shards this process runs, each with its session memory.
     sessions: ShardSessions,
-    shard_config: Config,
+    shard_config: Config<IdentifyQueue>,
+    /// Discord's `session_start_limit.max_concurrency`: how many identify buckets.
+    max_concurrency: u32,
     restart: RestartPolicy,
     status: ShardStatus,
     dispatcher: Dispatcher,
@@ -248,12 +252,13 @@ pub async fn connect_with(
             (start, end, total)
         }
     };
-    let queue = InMemoryQueue::new(
+    let max_concurrency = u32::from(limit.max_concurrency.max(1));
+    let queue = IdentifyQueue::InMemory(InMemoryQueue::new(
         limit.max_concurrency.max(1),
         limit.remaining.min(limit.total),
         Duration::from_millis(limit.reset_after),
         limit.total,
-    );
+    ));
     let mut shard_config =
         ConfigBuilder::new(config.token.expose().to_owned(), Intents::empty()).queue(queue);
     if let Some(url) = &config.gateway_url {
@@ -272,6 +277,7 @@ pub async fn connect_with(
         client,
         sessions,
         shard_config,
+        max_concurrency,
         restart: config.restart,
         status,
         dispatcher,
@@ -301,6 +307,23 @@ impl Bot {
             resumed,
             "resuming recorded gateway sessions"
         );
+        self
+    }
+
+    /// Paces this bot's identifies together with every other process sharing `store`:
+    /// a shard identifies once it holds its bucket's lease (`shard_id %
+    /// max_concurrency`) for one `window`, instead of asking this process's own queue.
+    /// Discord's window is [`IDENTIFY_WINDOW`](crate::IDENTIFY_WINDOW).
+    pub fn share_identifies(mut self, store: Store, window: Duration) -> Self {
+        let queue = SharedIdentifyQueue::new(store, self.max_concurrency, window);
+        tracing::info!(
+            max_concurrency = self.max_concurrency,
+            window_ms = window.as_millis() as u64,
+            "identifies paced through the store"
+        );
+        self.shard_config = ConfigBuilder::from(self.shard_config)
+            .queue(IdentifyQueue::Shared(queue))
+            .build();
         self
     }
 
@@ -399,7 +422,7 @@ fn supervisor_error(
 /// with a resumable close code. Remembers its session in `memory` as it goes, so that
 /// a restarted shard can resume it.
 pub(crate) async fn run_shard(
-    mut shard: Shard,
+    mut shard: Shard<IdentifyQueue>,
     dispatcher: Dispatcher,
     responder: Arc<dyn Responder>,
     status: ShardStatus,

@@ -6,6 +6,7 @@
 
 mod audit;
 mod bot;
+mod identify;
 mod registration;
 mod responder;
 mod sessions;
@@ -17,6 +18,7 @@ pub use bot::{
     Bot, GatewayConfig, GatewayError, RestClient, ShardSelection, connect, connect_with,
     install_crypto_provider,
 };
+pub use identify::IDENTIFY_WINDOW;
 pub use responder::RestResponder;
 pub use sessions::{ShardSession, ShardSessions};
 pub use shards::{ShardPhase, ShardStatus};

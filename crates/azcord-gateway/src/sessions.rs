@@ -43,6 +43,15 @@ impl ShardSessions {
             .collect()
     }
 
+    /// The shards these are the sessions of, in order, as (shard, total): which
+    /// recorded sessions to offer [`Bot::with_sessions`](crate::Bot::with_sessions).
+    pub fn shard_ids(&self) -> Vec<(u32, u32)> {
+        self.0
+            .values()
+            .map(|memory| (memory.shard, memory.total))
+            .collect()
+    }
+
     /// Each shard, in order, with its memory.
     pub(crate) fn shards(&self) -> impl Iterator<Item = (ShardId, Arc<SessionMemory>)> + '_ {
         self.0
@@ -109,7 +118,7 @@ impl SessionMemory {
 
     /// Remembers the shard's session as it stands; called as each event is received,
     /// before it is handled, so a restart never replays an event that was handled.
-    pub(crate) fn record(&self, shard: &Shard) {
+    pub(crate) fn record<Q>(&self, shard: &Shard<Q>) {
         let mut kept = self.lock();
         match (shard.session(), kept.as_mut()) {
             (Some(session), Some(kept)) if kept.id == session.id() => {
@@ -155,7 +164,7 @@ impl SessionMemory {
 
 impl RememberedSession {
     /// `builder`, set to resume this session rather than identify.
-    pub(crate) fn resume_with(self, builder: ConfigBuilder) -> ConfigBuilder {
+    pub(crate) fn resume_with<Q>(self, builder: ConfigBuilder<Q>) -> ConfigBuilder<Q> {
         let builder = builder.session(Session::new(self.sequence, self.id));
         match self.resume_url {
             Some(url) => builder.resume_url(url),

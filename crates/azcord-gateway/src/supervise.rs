@@ -3,6 +3,7 @@
 //! budget; past the budget, or when Discord closed it for good, the bot stops with an
 //! error so that the process exits non-zero and its orchestrator restarts it.
 
+use crate::identify::IdentifyQueue;
 use std::{any::Any, collections::VecDeque, sync::Arc, time::Duration};
 
 use azcord_command::{Dispatcher, Responder};
@@ -44,7 +45,7 @@ impl Default for RestartPolicy {
 /// Everything needed to start one shard, and to start it again.
 pub(crate) struct ShardRunner {
     pub(crate) id: ShardId,
-    pub(crate) config: Config,
+    pub(crate) config: Config<IdentifyQueue>,
     pub(crate) dispatcher: Dispatcher,
     pub(crate) responder: Arc<dyn Responder>,
     pub(crate) status: ShardStatus,
@@ -58,7 +59,7 @@ impl ShardRunner {
     /// Runs `first` until shutdown, restarting the shard whenever its task ends. Returns
     /// `Ok` on shutdown, and an error when Discord closed the shard for good or it ended
     /// more often than the policy allows.
-    pub(crate) async fn supervise(self, first: Shard) -> Result<(), GatewayError> {
+    pub(crate) async fn supervise(self, first: Shard<IdentifyQueue>) -> Result<(), GatewayError> {
         let number = self.id.number();
         let memory = Arc::clone(&self.memory);
         let mut budget = RestartBudget::new(self.policy);
@@ -140,13 +141,17 @@ impl ShardRunner {
     }
 
     /// A new shard, resuming `session` if there is one so that no event is lost.
-    fn shard(&self, session: Option<RememberedSession>) -> Shard {
+    fn shard(&self, session: Option<RememberedSession>) -> Shard<IdentifyQueue> {
         new_shard(self.id, &self.config, session)
     }
 }
 
 /// A shard with `config`, resuming `session` if there is one instead of identifying.
-pub(crate) fn new_shard(id: ShardId, config: &Config, session: Option<RememberedSession>) -> Shard {
+pub(crate) fn new_shard(
+    id: ShardId,
+    config: &Config<IdentifyQueue>,
+    session: Option<RememberedSession>,
+) -> Shard<IdentifyQueue> {
     let builder = ConfigBuilder::from(config.clone());
     let builder = match session {
         Some(session) => session.resume_with(builder),

@@ -173,6 +173,13 @@ impl Store {
         decode_optional(&key, self.backend.get(&key).await?)
     }
 
+    /// Removes and returns the recorded session of `shard_id`, so that of several
+    /// processes starting at once at most one resumes it.
+    pub async fn take_session(&self, shard_id: u32) -> Result<Option<SessionRecord>, StoreError> {
+        let key = format!("{SESSION}{shard_id}");
+        decode_optional(&key, self.backend.take(&key).await?)
+    }
+
     /// Takes or renews the lease `name` for `owner` until `lease_until`, if it is free,
     /// expired or already `owner`'s; whether `owner` holds it.
     pub async fn claim(

@@ -72,6 +72,9 @@ pub struct PollRecord {
 pub struct SessionRecord {
     /// The shard.
     pub shard_id: u32,
+    /// How many shards the bot had; a session is resumed only with the same total.
+    #[serde(default)]
+    pub shard_total: u32,
     /// The session id from READY.
     pub session_id: String,
     /// The last sequence number received.

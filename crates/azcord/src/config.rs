@@ -123,6 +123,17 @@ pub(crate) struct DiscordSection {
     pub(crate) shards: Option<String>,
     pub(crate) shards_per_pod: Option<u32>,
     pub(crate) shard_total: Option<u32>,
+    /// Milliseconds each identify bucket waits between sessions: Discord's 5000 unless
+    /// a Discord-compatible gateway documents another.
+    pub(crate) identify_window_ms: Option<u64>,
+}
+
+impl DiscordSection {
+    /// How often each identify bucket may start a session.
+    pub(crate) fn identify_window(&self) -> Duration {
+        self.identify_window_ms
+            .map_or(azcord_gateway::IDENTIFY_WINDOW, Duration::from_millis)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

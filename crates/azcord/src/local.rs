@@ -190,6 +190,7 @@ impl LocalBot {
                 source: StoreSource::File(state),
                 key: options.state_key,
             },
+            identify_window: sim.config().identify_window,
         })
         .await?;
         let status = bot.status();

@@ -1,11 +1,15 @@
 //! `azcord run`: connect to Discord and serve until SIGTERM or SIGINT.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 
 use anyhow::Context as _;
 use azcord_azure::AzureConfig;
 use azcord_command::{DispatchObserver, Finished, Secret};
-use azcord_gateway::{GatewayConfig, RestartPolicy, ShardPhase, ShardSelection};
+use azcord_gateway::{GatewayConfig, RestartPolicy, ShardPhase, ShardSelection, ShardSession};
 use azcord_telemetry::{AdminState, LogFormat, Metrics, TelemetryConfig};
 use tokio::sync::watch;
 use twilight_ids::guild_id;
@@ -15,7 +19,7 @@ use crate::{
     config::{FileConfig, ShardSettings, shard_selection},
     wiring::{self, Assembly, AzureSource, StoreConfig, WiringConfig},
 };
-use azcord_store::STATE_KEY_VARIABLE;
+use azcord_store::{STATE_KEY_VARIABLE, SessionRecord, Store};
 
 pub(crate) async fn run(
     args: RunArgs,
@@ -43,6 +47,7 @@ pub(crate) async fn run(
 }
 
 async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result<()> {
+    let identify_window = file.discord.identify_window();
     // Flags and environment choose the shards as a whole, or else the config file does.
     let (shards, shards_per_pod) = if args.shards.is_some() || args.shards_per_pod.is_some() {
         (args.shards, args.shards_per_pod)
@@ -91,7 +96,7 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
         );
         AzureSource::Unconfigured
     };
-    let Assembly { bot, .. } = wiring::assemble(WiringConfig {
+    let Assembly { bot, store, .. } = wiring::assemble(WiringConfig {
         gateway,
         azure,
         azure_settings: file.azure.settings(),
@@ -108,8 +113,12 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
             )?,
             key: env_secret(STATE_KEY_VARIABLE),
         },
+        identify_window,
     })
     .await?;
+    let recorded = take_recorded_sessions(&store, &bot.sessions().shard_ids()).await;
+    let bot = bot.with_sessions(&recorded);
+    let sessions = bot.sessions();
 
     let (stop, stopped) = watch::channel(false);
     let admin = match args.admin_addr.or(file.admin.addr) {
@@ -135,15 +144,79 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
         None => None,
     };
 
-    bot.run(shutdown_signal())
-        .await
-        .context("the Discord gateway stopped")?;
+    let ran = bot.run(shutdown_signal()).await;
+    // Recorded however the gateway stopped: the next process resumes these sessions,
+    // and Discord replays what was sent while no process was connected.
+    record_sessions(&store, &sessions.current()).await;
+    ran.context("the Discord gateway stopped")?;
     let _ = stop.send(true);
     if let Some(admin) = admin {
         let _ = tokio::time::timeout(Duration::from_secs(2), admin).await;
     }
     drop(stopped);
     Ok(())
+}
+
+/// How long a recorded session is kept for the next process. Discord does not publish
+/// how long it keeps a session resumable; past that, a resume gets an invalid session
+/// and the shard identifies, so an older record is worth nothing.
+const SESSION_KEPT: Duration = Duration::from_secs(10 * 60);
+
+/// Takes the sessions recorded for these (shard, total) pairs out of the store. Taken,
+/// not read: once a process resumes a session, a later process must not resume it
+/// again from an older sequence. A store that cannot be read costs the resume only.
+async fn take_recorded_sessions(store: &Store, shards: &[(u32, u32)]) -> Vec<ShardSession> {
+    let mut recorded = Vec::new();
+    for &(shard, total) in shards {
+        match store.take_session(shard).await {
+            Ok(Some(record)) if record.shard_total == total => recorded.push(ShardSession {
+                shard,
+                total,
+                session_id: record.session_id,
+                sequence: record.sequence,
+                resume_url: Some(record.resume_url).filter(|url| !url.is_empty()),
+            }),
+            Ok(Some(record)) => tracing::info!(
+                shard,
+                total,
+                recorded_total = record.shard_total,
+                "ignoring a session recorded with another shard total"
+            ),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(
+                shard,
+                error = %error,
+                "cannot read the recorded session; the shard identifies afresh"
+            ),
+        }
+    }
+    recorded
+}
+
+/// Records each shard's session for the next process; a failure costs the resume only.
+async fn record_sessions(store: &Store, sessions: &[ShardSession]) {
+    let expires_at = SystemTime::now() + SESSION_KEPT;
+    for session in sessions {
+        let record = SessionRecord {
+            shard_id: session.shard,
+            shard_total: session.total,
+            session_id: session.session_id.clone(),
+            sequence: session.sequence,
+            resume_url: session.resume_url.clone().unwrap_or_default(),
+        };
+        match store.put_session(&record, expires_at).await {
+            Ok(()) => tracing::info!(
+                shard = session.shard,
+                sequence = session.sequence,
+                "recorded the gateway session"
+            ),
+            Err(error) => tracing::warn!(
+                shard = session.shard,
+                error = %error,
+                "cannot record the gateway session; the next process identifies afresh"
+            ),
+        }
+    }
 }
 
 /// The environment variable `name` as a secret, if set.

@@ -3,7 +3,7 @@
 //! that post through it, the Azure connection, the plugins and the dispatcher, and
 //! last the gateway.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use azcord_azure::AzureConfig;
@@ -38,6 +38,9 @@ pub(crate) struct WiringConfig {
     pub(crate) audit_channel: Option<u64>,
     /// Where the state lives and the key that seals its tokens.
     pub(crate) store: StoreConfig,
+    /// How often each identify bucket may start a session (Discord: 5 s), paced
+    /// through the store across every process that shares it.
+    pub(crate) identify_window: Duration,
 }
 
 /// Where the state lives.
@@ -85,6 +88,8 @@ pub(crate) struct Assembly {
 
 /// Assembles the bot from `config`. The REST client exists before the audit sink and
 /// the sink before the dispatcher, so an event recorded at any point reaches the channel.
+/// The shards identify in turns taken in the store, so that processes sharing it keep
+/// to Discord's identify limit together.
 pub(crate) async fn assemble(config: WiringConfig) -> anyhow::Result<Assembly> {
     let audit_channel = config.audit_channel.map(audit_channel_id).transpose()?;
     let store = open_store(&config.store).await?;
@@ -108,7 +113,9 @@ pub(crate) async fn assemble(config: WiringConfig) -> anyhow::Result<Assembly> {
         config.observers,
         audit_sinks,
     );
-    let bot = azcord_gateway::connect_with(config.gateway, rest, dispatcher.clone()).await?;
+    let bot = azcord_gateway::connect_with(config.gateway, rest, dispatcher.clone())
+        .await?
+        .share_identifies(store.clone(), config.identify_window);
     Ok(Assembly {
         dispatcher,
         bot,

@@ -174,6 +174,7 @@ async fn records_round_trip_and_tokens_never_rest_in_clear() {
         store.put_confirmation("c-1", &confirmation).await.unwrap();
         let session = SessionRecord {
             shard_id: 3,
+            shard_total: 4,
             session_id: "session".into(),
             sequence: 42,
             resume_url: "wss://gateway.example/".into(),
@@ -203,7 +204,10 @@ async fn records_round_trip_and_tokens_never_rest_in_clear() {
             store.operations().await.unwrap(),
             vec![("op-1".to_owned(), operation.clone())]
         );
-        assert_eq!(store.session(3).await.unwrap(), Some(session));
+        assert_eq!(store.session(3).await.unwrap(), Some(session.clone()));
+        // Taken once: of two processes starting at once, one resumes it.
+        assert_eq!(store.take_session(3).await.unwrap(), Some(session));
+        assert_eq!(store.take_session(3).await.unwrap(), None);
         assert_eq!(
             store.confirmation("c-1").await.unwrap(),
             Some(confirmation.clone())

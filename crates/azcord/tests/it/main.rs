@@ -5,6 +5,7 @@
 
 mod azure;
 mod gateway;
+mod gateway_state;
 mod pty;
 mod replies;
 mod run;
