@@ -147,6 +147,28 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn each_bucket_grants_one_identify_per_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = azcord_store::EmbeddedBackend::open(&dir.path().join("s.redb")).unwrap();
+        let store = Store::new(
+            std::sync::Arc::new(backend),
+            azcord_store::StateKey::generate(),
+        );
+        let window = Duration::from_millis(300);
+        let queue = SharedIdentifyQueue::new(store, 2, window);
+        let start = tokio::time::Instant::now();
+        // Shards 0 and 2 share bucket 0; shard 1 is alone in bucket 1.
+        let turns = [0, 1, 2].map(|shard| queue.enqueue(shard));
+        let mut granted = Vec::new();
+        for turn in turns {
+            turn.await.unwrap();
+            granted.push(start.elapsed());
+        }
+        assert!(granted[0] < window && granted[1] < window, "{granted:?}");
+        assert!(granted[2] >= window, "{granted:?}");
+    }
+
     #[test]
     fn owners_are_unique() {
         assert_ne!(unique_owner(1), unique_owner(1));
