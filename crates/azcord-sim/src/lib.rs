@@ -5,6 +5,7 @@ pub mod arm;
 pub mod discord;
 pub mod otlp;
 pub mod terminal;
+pub mod tls;
 pub mod tools;
 
 pub use arm::{
