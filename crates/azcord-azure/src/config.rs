@@ -1,9 +1,10 @@
 //! Where azcord finds Azure: the subscription, the Resource Manager endpoint, the
 //! credential and how patiently to retry, read from the environment.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use azcord_secret::Secret;
+use azcord_tls::TlsTrust;
 
 /// The public cloud's Resource Manager endpoint.
 pub const PUBLIC_CLOUD_ENDPOINT: &str = "https://management.azure.com/";
@@ -23,21 +24,51 @@ pub struct AzureConfig {
     pub credential: CredentialSource,
     /// How often and how patiently failed calls are retried.
     pub retry: RetrySettings,
+    /// What the TLS connections to Resource Manager and Entra ID trust besides the
+    /// compiled-in roots (`SSL_CERT_FILE`).
+    pub tls: TlsTrust,
 }
 
-/// Where tokens come from, in the order `DefaultAzureCredential` would try them.
+/// Where tokens come from. [`AzureConfig::from_env`] picks one in the order
+/// `DefaultAzureCredential` tries them: a client secret, a federated token (workload
+/// identity), a managed identity, the Azure CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CredentialSource {
     /// A service principal's client secret (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
     /// `AZURE_CLIENT_SECRET`).
     ServicePrincipal(ServicePrincipal),
-    /// The managed identity of the VM, App Service or container group azcord runs in,
-    /// else the signed-in Azure CLI (`az login`); the first that answers is kept.
+    /// Workload identity on Kubernetes: the service account token that the pod's
+    /// projected volume holds, exchanged for an Entra ID token (`AZURE_TENANT_ID`,
+    /// `AZURE_CLIENT_ID`, `AZURE_FEDERATED_TOKEN_FILE`).
+    WorkloadIdentity(WorkloadIdentity),
+    /// One user-assigned managed identity of the VM, App Service or container group
+    /// azcord runs in, by its client id (`AZURE_CLIENT_ID` alone).
+    UserAssignedManagedIdentity {
+        /// The identity's client (application) id.
+        client_id: String,
+    },
+    /// The system-assigned managed identity of the VM, App Service or container group
+    /// azcord runs in, else the signed-in Azure CLI (`az login`); the first that
+    /// answers is kept.
     ManagedIdentityOrAzureCli,
     /// Only the system-assigned managed identity.
     ManagedIdentity,
     /// Only the signed-in Azure CLI.
     AzureCli,
+}
+
+impl CredentialSource {
+    /// A short name for logs and errors: `service principal`, `workload identity`, ...
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ServicePrincipal(_) => "service principal",
+            Self::WorkloadIdentity(_) => "workload identity",
+            Self::UserAssignedManagedIdentity { .. } => "user-assigned managed identity",
+            Self::ManagedIdentityOrAzureCli => "managed identity or Azure CLI",
+            Self::ManagedIdentity => "managed identity",
+            Self::AzureCli => "Azure CLI",
+        }
+    }
 }
 
 /// A service principal that signs in with a client secret.
@@ -50,7 +81,22 @@ pub struct ServicePrincipal {
     /// The client secret; redacted in `Debug`.
     pub client_secret: Secret,
     /// The Entra ID authority, [`PUBLIC_CLOUD_AUTHORITY`] unless `AZURE_AUTHORITY_HOST`
-    /// names another (a national cloud, or the simulator).
+    /// names another (a national cloud, or the simulator); https only.
+    pub authority_host: String,
+}
+
+/// An application that signs in with a federated token: on AKS, the workload identity
+/// webhook sets the three variables and mounts the token file, which the kubelet renews.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadIdentity {
+    /// The directory (tenant) id.
+    pub tenant_id: String,
+    /// The application (client) id of the identity the federated credential belongs to.
+    pub client_id: String,
+    /// The file that holds the service account token; read again as it is renewed, and
+    /// never logged.
+    pub token_file: PathBuf,
+    /// The Entra ID authority, as for [`ServicePrincipal::authority_host`].
     pub authority_host: String,
 }
 
@@ -102,9 +148,9 @@ impl AzureConfig {
     ///
     /// - `AZURE_SUBSCRIPTION_ID` (required);
     /// - `AZURE_RESOURCE_MANAGER_ENDPOINT` (default [`PUBLIC_CLOUD_ENDPOINT`]);
-    /// - `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and `AZURE_CLIENT_SECRET`: all three select
-    ///   a service principal; none selects managed identity, then the Azure CLI;
-    /// - `AZURE_AUTHORITY_HOST` (default [`PUBLIC_CLOUD_AUTHORITY`]).
+    /// - the credential, by [`credential_from_env`];
+    /// - `AZURE_AUTHORITY_HOST` (default [`PUBLIC_CLOUD_AUTHORITY`]; https only);
+    /// - `SSL_CERT_FILE`, a PEM bundle trusted besides the compiled-in roots.
     ///
     /// An empty value counts as unset. Retries take their defaults.
     pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -123,56 +169,13 @@ impl AzureConfig {
             "AZURE_RESOURCE_MANAGER_ENDPOINT",
             &resource_manager_endpoint,
         )?;
-        let authority_host =
-            var("AZURE_AUTHORITY_HOST").unwrap_or_else(|| PUBLIC_CLOUD_AUTHORITY.to_owned());
-        check_url("AZURE_AUTHORITY_HOST", &authority_host)?;
-
-        let credential = match (
-            var("AZURE_TENANT_ID"),
-            var("AZURE_CLIENT_ID"),
-            var("AZURE_CLIENT_SECRET"),
-        ) {
-            (Some(tenant_id), Some(client_id), Some(secret)) => {
-                CredentialSource::ServicePrincipal(ServicePrincipal {
-                    tenant_id,
-                    client_id,
-                    client_secret: Secret::new(secret),
-                    authority_host,
-                })
-            }
-            (tenant, _, Some(_)) => {
-                let variable = if tenant.is_none() {
-                    "AZURE_TENANT_ID"
-                } else {
-                    "AZURE_CLIENT_ID"
-                };
-                return Err(ConfigError {
-                    variable,
-                    problem: "is not set, but AZURE_CLIENT_SECRET is; a service principal needs \
-                              AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET"
-                        .to_owned(),
-                });
-            }
-            (_, Some(_), None) => {
-                // azure_identity 0.21 only reaches the system-assigned identity; quietly using
-                // it instead of the user-assigned one that was asked for would act as the
-                // wrong principal.
-                return Err(ConfigError {
-                    variable: "AZURE_CLIENT_ID",
-                    problem: "is set without AZURE_CLIENT_SECRET, which would select a user-assigned \
-                              managed identity; azcord supports only the system-assigned one: unset \
-                              AZURE_CLIENT_ID, or also set AZURE_TENANT_ID and AZURE_CLIENT_SECRET"
-                        .to_owned(),
-                });
-            }
-            (_, None, None) => CredentialSource::ManagedIdentityOrAzureCli,
-        };
-
+        let credential = credential_from_env(var)?;
         Ok(Self {
             subscription_id,
             resource_manager_endpoint,
             credential,
             retry: RetrySettings::default(),
+            tls: TlsTrust::from_env(&lookup),
         })
     }
 
@@ -186,6 +189,76 @@ impl AzureConfig {
     pub fn token_scope(&self) -> String {
         token_scope(&self.resource_manager_endpoint)
     }
+}
+
+/// Chooses the credential from the environment (`var` answers a variable's trimmed,
+/// non-empty value), in this order:
+///
+/// 1. `AZURE_CLIENT_SECRET`: a service principal, which also needs `AZURE_TENANT_ID`
+///    and `AZURE_CLIENT_ID`;
+/// 2. `AZURE_FEDERATED_TOKEN_FILE`: workload identity, which also needs
+///    `AZURE_TENANT_ID` and `AZURE_CLIENT_ID`;
+/// 3. `AZURE_CLIENT_ID` alone: that user-assigned managed identity, and nothing else,
+///    since falling back to another identity would act as the wrong principal;
+/// 4. nothing: the system-assigned managed identity, else the Azure CLI.
+///
+/// The first two sign in at `AZURE_AUTHORITY_HOST`, which must be https (as
+/// azure_identity insists).
+pub fn credential_from_env(
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<CredentialSource, ConfigError> {
+    let authority_host = || -> Result<String, ConfigError> {
+        let host = var("AZURE_AUTHORITY_HOST").unwrap_or_else(|| PUBLIC_CLOUD_AUTHORITY.to_owned());
+        check_url("AZURE_AUTHORITY_HOST", &host)?;
+        if !host.starts_with("https://") {
+            return Err(ConfigError {
+                variable: "AZURE_AUTHORITY_HOST",
+                problem: format!(
+                    "must be an https URL, Entra ID is https only: `{}`",
+                    host.escape_default()
+                ),
+            });
+        }
+        Ok(host)
+    };
+    let needs = |variable: &'static str, with: &str, kind: &str| ConfigError {
+        variable,
+        problem: format!(
+            "is not set, but {with} is; {kind} needs AZURE_TENANT_ID, AZURE_CLIENT_ID and {with}"
+        ),
+    };
+    let (tenant_id, client_id) = (var("AZURE_TENANT_ID"), var("AZURE_CLIENT_ID"));
+    if var("AZURE_CLIENT_SECRET").is_some() {
+        let secret = var("AZURE_CLIENT_SECRET").unwrap_or_default();
+        const WITH: &str = "AZURE_CLIENT_SECRET";
+        let tenant_id =
+            tenant_id.ok_or_else(|| needs("AZURE_TENANT_ID", WITH, "a service principal"))?;
+        let client_id =
+            client_id.ok_or_else(|| needs("AZURE_CLIENT_ID", WITH, "a service principal"))?;
+        return Ok(CredentialSource::ServicePrincipal(ServicePrincipal {
+            tenant_id,
+            client_id,
+            client_secret: Secret::new(secret),
+            authority_host: authority_host()?,
+        }));
+    }
+    if let Some(token_file) = var("AZURE_FEDERATED_TOKEN_FILE") {
+        const WITH: &str = "AZURE_FEDERATED_TOKEN_FILE";
+        let tenant_id =
+            tenant_id.ok_or_else(|| needs("AZURE_TENANT_ID", WITH, "workload identity"))?;
+        let client_id =
+            client_id.ok_or_else(|| needs("AZURE_CLIENT_ID", WITH, "workload identity"))?;
+        return Ok(CredentialSource::WorkloadIdentity(WorkloadIdentity {
+            tenant_id,
+            client_id,
+            token_file: PathBuf::from(token_file),
+            authority_host: authority_host()?,
+        }));
+    }
+    Ok(match client_id {
+        Some(client_id) => CredentialSource::UserAssignedManagedIdentity { client_id },
+        None => CredentialSource::ManagedIdentityOrAzureCli,
+    })
 }
 
 /// `<endpoint>/.default` without a doubled slash.
@@ -217,8 +290,10 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
+    /// Each credential, chosen from its variables: a table of environments and the
+    /// choice or the error.
     #[test]
-    fn config_from_env() {
+    fn the_credential_is_chosen_from_the_environment() {
         let sp = |authority: &str| {
             CredentialSource::ServicePrincipal(ServicePrincipal {
                 tenant_id: "tenant".into(),
@@ -227,40 +302,125 @@ mod tests {
                 authority_host: authority.into(),
             })
         };
-        let sub = ("AZURE_SUBSCRIPTION_ID", "sub-1");
+        let workload = |authority: &str| {
+            CredentialSource::WorkloadIdentity(WorkloadIdentity {
+                tenant_id: "tenant".into(),
+                client_id: "client".into(),
+                token_file: PathBuf::from("/var/run/secrets/azure/tokens/azure-identity-token"),
+                authority_host: authority.into(),
+            })
+        };
         let tenant = ("AZURE_TENANT_ID", "tenant");
         let client = ("AZURE_CLIENT_ID", "client");
         let secret = ("AZURE_CLIENT_SECRET", "s3cr3t");
-        type Expected = Result<(&'static str, CredentialSource), &'static str>;
+        let token_file = (
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "/var/run/secrets/azure/tokens/azure-identity-token",
+        );
+        let sim_authority = ("AZURE_AUTHORITY_HOST", "https://127.0.0.1:9/");
+        type Expected = Result<CredentialSource, &'static str>;
         let table: Vec<(Vec<(&str, &str)>, Expected)> = vec![
+            (vec![], Ok(CredentialSource::ManagedIdentityOrAzureCli)),
             (
-                vec![sub],
-                Ok((
-                    PUBLIC_CLOUD_ENDPOINT,
-                    CredentialSource::ManagedIdentityOrAzureCli,
-                )),
+                vec![tenant],
+                Ok(CredentialSource::ManagedIdentityOrAzureCli),
+            ),
+            (vec![tenant, client, secret], Ok(sp(PUBLIC_CLOUD_AUTHORITY))),
+            (
+                vec![tenant, client, secret, sim_authority],
+                Ok(sp("https://127.0.0.1:9/")),
+            ),
+            // A secret wins over a token file, as in DefaultAzureCredential.
+            (
+                vec![tenant, client, secret, token_file],
+                Ok(sp(PUBLIC_CLOUD_AUTHORITY)),
             ),
             (
-                vec![sub, tenant],
-                Ok((
-                    PUBLIC_CLOUD_ENDPOINT,
-                    CredentialSource::ManagedIdentityOrAzureCli,
-                )),
+                vec![tenant, client, token_file],
+                Ok(workload(PUBLIC_CLOUD_AUTHORITY)),
             ),
             (
-                vec![sub, tenant, client, secret],
-                Ok((PUBLIC_CLOUD_ENDPOINT, sp(PUBLIC_CLOUD_AUTHORITY))),
+                vec![tenant, client, token_file, sim_authority],
+                Ok(workload("https://127.0.0.1:9/")),
+            ),
+            (
+                vec![client],
+                Ok(CredentialSource::UserAssignedManagedIdentity {
+                    client_id: "client".into(),
+                }),
+            ),
+            (
+                vec![tenant, client],
+                Ok(CredentialSource::UserAssignedManagedIdentity {
+                    client_id: "client".into(),
+                }),
+            ),
+            (
+                vec![client, secret],
+                Err(
+                    "AZURE_TENANT_ID is not set, but AZURE_CLIENT_SECRET is; a service principal needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
+                ),
+            ),
+            (
+                vec![tenant, secret],
+                Err(
+                    "AZURE_CLIENT_ID is not set, but AZURE_CLIENT_SECRET is; a service principal needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
+                ),
+            ),
+            (
+                vec![client, token_file],
+                Err(
+                    "AZURE_TENANT_ID is not set, but AZURE_FEDERATED_TOKEN_FILE is; workload identity needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE",
+                ),
+            ),
+            (
+                vec![tenant, token_file],
+                Err(
+                    "AZURE_CLIENT_ID is not set, but AZURE_FEDERATED_TOKEN_FILE is; workload identity needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE",
+                ),
             ),
             (
                 vec![
-                    sub,
                     tenant,
                     client,
                     secret,
                     ("AZURE_AUTHORITY_HOST", "http://127.0.0.1:9/"),
-                    ("AZURE_RESOURCE_MANAGER_ENDPOINT", "http://127.0.0.1:8"),
                 ],
-                Ok(("http://127.0.0.1:8", sp("http://127.0.0.1:9/"))),
+                Err(
+                    "AZURE_AUTHORITY_HOST must be an https URL, Entra ID is https only: `http://127.0.0.1:9/`",
+                ),
+            ),
+            (
+                vec![
+                    tenant,
+                    client,
+                    token_file,
+                    ("AZURE_AUTHORITY_HOST", "ftp://login"),
+                ],
+                Err("AZURE_AUTHORITY_HOST is not an http(s) URL: `ftp://login`"),
+            ),
+        ];
+        for (vars, expected) in table {
+            let env = lookup(&vars);
+            let var = |name: &str| env(name).filter(|value| !value.is_empty());
+            let actual = credential_from_env(var).map_err(|error| error.to_string());
+            assert_eq!(actual, expected.map_err(str::to_owned), "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn config_from_env() {
+        let sub = ("AZURE_SUBSCRIPTION_ID", "sub-1");
+        type Expected = Result<(&'static str, Option<&'static str>), &'static str>;
+        let table: Vec<(Vec<(&str, &str)>, Expected)> = vec![
+            (vec![sub], Ok((PUBLIC_CLOUD_ENDPOINT, None))),
+            (
+                vec![
+                    sub,
+                    ("AZURE_RESOURCE_MANAGER_ENDPOINT", "https://127.0.0.1:8"),
+                    ("SSL_CERT_FILE", "/tmp/sim-ca.pem"),
+                ],
+                Ok(("https://127.0.0.1:8", Some("/tmp/sim-ca.pem"))),
             ),
             (
                 vec![],
@@ -275,24 +435,6 @@ mod tests {
                 ),
             ),
             (
-                vec![sub, client, secret],
-                Err(
-                    "AZURE_TENANT_ID is not set, but AZURE_CLIENT_SECRET is; a service principal needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
-                ),
-            ),
-            (
-                vec![sub, tenant, secret],
-                Err(
-                    "AZURE_CLIENT_ID is not set, but AZURE_CLIENT_SECRET is; a service principal needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
-                ),
-            ),
-            (
-                vec![sub, client],
-                Err(
-                    "AZURE_CLIENT_ID is set without AZURE_CLIENT_SECRET, which would select a user-assigned managed identity; azcord supports only the system-assigned one: unset AZURE_CLIENT_ID, or also set AZURE_TENANT_ID and AZURE_CLIENT_SECRET",
-                ),
-            ),
-            (
                 vec![
                     sub,
                     ("AZURE_RESOURCE_MANAGER_ENDPOINT", "management.azure.com"),
@@ -302,18 +444,24 @@ mod tests {
                 ),
             ),
             (
-                vec![sub, ("AZURE_AUTHORITY_HOST", "ftp://login")],
-                Err("AZURE_AUTHORITY_HOST is not an http(s) URL: `ftp://login`"),
+                vec![sub, ("AZURE_CLIENT_SECRET", "s3cr3t")],
+                Err(
+                    "AZURE_TENANT_ID is not set, but AZURE_CLIENT_SECRET is; a service principal needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
+                ),
             ),
         ];
         for (vars, expected) in table {
             let actual = AzureConfig::from_env(lookup(&vars));
             match (actual, expected) {
-                (Ok(config), Ok((endpoint, credential))) => {
+                (Ok(config), Ok((endpoint, extra_roots))) => {
                     assert_eq!(config.subscription_id, "sub-1");
                     assert_eq!(config.resource_manager_endpoint, endpoint, "{vars:?}");
-                    assert_eq!(config.credential, credential, "{vars:?}");
+                    assert_eq!(
+                        config.credential,
+                        CredentialSource::ManagedIdentityOrAzureCli
+                    );
                     assert_eq!(config.retry, RetrySettings::default());
+                    assert_eq!(config.tls.extra_roots, extra_roots.map(PathBuf::from));
                 }
                 (Err(error), Err(message)) => assert_eq!(error.to_string(), message, "{vars:?}"),
                 (actual, expected) => panic!("{vars:?}: got {actual:?}, expected {expected:?}"),

@@ -14,6 +14,7 @@ use crate::{
     errors_map::map_error,
     lro::ArmOperations,
     pipeline,
+    transport::Transports,
     web::ArmWebApps,
 };
 
@@ -40,8 +41,9 @@ pub async fn connect_deployments(
         )
     })?;
     let scope = config.token_scope();
-    let http_client = azure_core::new_http_client();
-    let chain = credentials::credential(&config.credential, http_client.clone())?;
+    let transports = Transports::new(&config.tls)?;
+    let http_client = transports.arm.clone();
+    let chain = credentials::credential(&config.credential, &transports, &config.retry)?;
     let credential: Arc<dyn TokenCredential> = chain.clone();
     credential
         .get_token(&[scope.as_str()])

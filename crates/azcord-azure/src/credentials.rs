@@ -1,6 +1,11 @@
-//! Tokens for Resource Manager: a chain in the style of `DefaultAzureCredential` over
-//! azure_identity 0.21's credentials, which keeps the first source that answers and
-//! scrubs secrets from its errors.
+//! Tokens for Resource Manager: azure_identity 1.x's credentials, adapted to the
+//! azure_core 0.21 `TokenCredential` that the azure_mgmt 0.21 clients take
+//! ([`IdentityCredential`]), in a chain in the style of `DefaultAzureCredential` that
+//! keeps the first source that answers and scrubs secrets from its errors.
+//!
+//! Which source [`credential`] builds follows [`CredentialSource`], which
+//! `config::credential_from_env` chooses; the order is documented in
+//! docs/configuration.md.
 
 use std::{
     future::Future,
@@ -11,19 +16,25 @@ use std::{
 
 use azcord_secret::Secret;
 use azure_core::{
-    HttpClient, Url,
     auth::{AccessToken, TokenCredential},
     error::{Error, ErrorKind},
 };
+use azure_core_1::{
+    cloud::{CloudConfiguration, CustomConfiguration},
+    credentials::TokenCredential as IdentityTokenCredential,
+    http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport},
+};
 use azure_identity::{
-    AppServiceManagedIdentityCredential, AzureCliCredential, ClientSecretCredential,
-    TokenCredentialOptions, VirtualMachineManagedIdentityCredential,
+    AzureCliCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
+    ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
+    UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
 
 use crate::{
     AzureError, AzureErrorKind,
-    config::{CredentialSource, ServicePrincipal},
+    config::{CredentialSource, RetrySettings},
     errors_map::chain_message,
+    transport::Transports,
 };
 
 /// How long the instance metadata endpoint may take to answer the first time. Outside
@@ -33,73 +44,264 @@ const IMDS_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long any source may take for one token (the Azure CLI is slow to start).
 const TOKEN_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Builds the credential `source` describes.
+/// Builds the credential `source` describes, whose token requests go through
+/// `transports` (and so trust what azcord's TLS trusts) and retry as `retry` says.
 pub(crate) fn credential(
     source: &CredentialSource,
-    http_client: Arc<dyn HttpClient>,
+    transports: &Transports,
+    retry: &RetrySettings,
 ) -> Result<Arc<CredentialChain>, AzureError> {
-    let options = TokenCredentialOptions::from(http_client.clone());
-    let managed_identity = || {
-        let mut sources = Vec::new();
-        // Set by App Service and Functions, and by some container hosts; absent on a VM.
-        if let Ok(credential) = AppServiceManagedIdentityCredential::create(options.clone()) {
-            sources.push(ChainSource::new(
-                "managed identity (IDENTITY_ENDPOINT)",
-                Arc::new(credential),
-                None,
-            ));
-        }
-        sources.push(ChainSource::new(
-            "managed identity (instance metadata)",
-            Arc::new(VirtualMachineManagedIdentityCredential::new(
-                options.clone(),
-            )),
-            Some(IMDS_PROBE_TIMEOUT),
-        ));
-        sources
+    let options = IdentityOptions {
+        http_client: transports.identity.clone(),
+        retry: *retry,
     };
-    let cli = || ChainSource::new("Azure CLI", Arc::new(AzureCliCredential::new()), None);
+    let managed_identity = |user_assigned_id: Option<UserAssignedId>| {
+        let options = options.clone();
+        let build = move || {
+            let credential: Arc<dyn IdentityTokenCredential> =
+                ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+                    user_assigned_id: user_assigned_id.clone(),
+                    client_options: options.client_options(None),
+                }))?;
+            Ok(credential)
+        };
+        IdentityCredential::new(build)
+    };
+    let cli = || {
+        IdentityCredential::new(|| {
+            let credential: Arc<dyn IdentityTokenCredential> = AzureCliCredential::new(None)?;
+            Ok(credential)
+        })
+    };
     let chain = match source {
         CredentialSource::ServicePrincipal(principal) => {
-            let credential = service_principal(principal, http_client)?;
+            let (tenant_id, client_id, secret) = (
+                principal.tenant_id.clone(),
+                principal.client_id.clone(),
+                principal.client_secret.clone(),
+            );
+            let authority = principal.authority_host.clone();
+            let options = options.clone();
+            let credential = IdentityCredential::new(move || {
+                let credential: Arc<dyn IdentityTokenCredential> = ClientSecretCredential::new(
+                    &tenant_id,
+                    client_id.clone(),
+                    azure_core_1::credentials::Secret::new(secret.expose().to_owned()),
+                    Some(ClientSecretCredentialOptions {
+                        client_options: options.client_options(Some(&authority)),
+                    }),
+                )?;
+                Ok(credential)
+            })?;
             CredentialChain::new(vec![ChainSource::new(
                 "service principal",
-                credential,
+                Arc::new(credential),
                 None,
             )])
             .with_secret(principal.client_secret.clone())
         }
+        CredentialSource::WorkloadIdentity(workload) => {
+            let workload = workload.clone();
+            let options = options.clone();
+            let credential = IdentityCredential::new(move || {
+                let credential: Arc<dyn IdentityTokenCredential> =
+                    WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
+                        credential_options: ClientAssertionCredentialOptions {
+                            client_options: options.client_options(Some(&workload.authority_host)),
+                        },
+                        client_id: Some(workload.client_id.clone()),
+                        tenant_id: Some(workload.tenant_id.clone()),
+                        token_file_path: Some(workload.token_file.clone()),
+                    }))?;
+                Ok(credential)
+            })?;
+            // The token file is read when the credential is built, so a missing file
+            // fails at startup, and the federated token is only ever held by azure_identity.
+            CredentialChain::new(vec![ChainSource::new(
+                "workload identity",
+                Arc::new(credential),
+                None,
+            )])
+        }
+        CredentialSource::UserAssignedManagedIdentity { client_id } => {
+            let credential = managed_identity(Some(UserAssignedId::ClientId(client_id.clone())))?;
+            CredentialChain::new(vec![ChainSource::new(
+                "user-assigned managed identity",
+                Arc::new(credential),
+                None,
+            )])
+        }
         CredentialSource::ManagedIdentityOrAzureCli => {
-            let mut sources = managed_identity();
-            sources.push(cli());
+            let mut sources = Vec::new();
+            // Where azure_identity supports no managed identity (Cloud Shell, Arc), the
+            // CLI is the only source left rather than a reason to stop.
+            match managed_identity(None) {
+                Ok(credential) => sources.push(ChainSource::new(
+                    "managed identity",
+                    Arc::new(credential),
+                    Some(IMDS_PROBE_TIMEOUT),
+                )),
+                Err(error) => {
+                    tracing::info!(%error, "no managed identity here; trying the Azure CLI");
+                }
+            }
+            sources.push(ChainSource::new("Azure CLI", Arc::new(cli()?), None));
             CredentialChain::new(sources)
         }
-        CredentialSource::ManagedIdentity => CredentialChain::new(managed_identity()),
-        CredentialSource::AzureCli => CredentialChain::new(vec![cli()]),
+        CredentialSource::ManagedIdentity => CredentialChain::new(vec![ChainSource::new(
+            "managed identity",
+            Arc::new(managed_identity(None)?),
+            None,
+        )]),
+        CredentialSource::AzureCli => {
+            CredentialChain::new(vec![ChainSource::new("Azure CLI", Arc::new(cli()?), None)])
+        }
     };
     Ok(Arc::new(chain))
 }
 
-fn service_principal(
-    principal: &ServicePrincipal,
-    http_client: Arc<dyn HttpClient>,
-) -> Result<Arc<dyn TokenCredential>, AzureError> {
-    let authority = Url::parse(&principal.authority_host).map_err(|_| {
-        AzureError::new(
-            AzureErrorKind::Credential,
-            format!(
-                "the authority host `{}` is not a URL",
-                principal.authority_host
-            ),
-        )
-    })?;
-    Ok(Arc::new(ClientSecretCredential::new(
-        http_client,
-        authority,
-        principal.tenant_id.clone(),
-        principal.client_id.clone(),
-        principal.client_secret.expose().to_owned(),
-    )))
+/// What every azure_identity credential is built with: azcord's HTTP client and retries.
+#[derive(Clone, Debug)]
+struct IdentityOptions {
+    http_client: Arc<dyn azure_core_1::http::HttpClient>,
+    retry: RetrySettings,
+}
+
+impl IdentityOptions {
+    /// Client options over azcord's transport; with `authority_host` when the credential
+    /// signs in at Entra ID, so that azure_identity does not read `AZURE_AUTHORITY_HOST`
+    /// behind azcord's back.
+    fn client_options(&self, authority_host: Option<&str>) -> ClientOptions {
+        let cloud = authority_host.map(|host| {
+            let mut custom = CustomConfiguration::default();
+            custom.authority_host = host.to_owned();
+            Arc::new(CloudConfiguration::from(custom))
+        });
+        let duration =
+            |value: Duration| azure_core_1::time::Duration::try_from(value).unwrap_or_default();
+        ClientOptions {
+            transport: Some(Transport::new(self.http_client.clone())),
+            retry: RetryOptions::exponential(ExponentialRetryOptions {
+                initial_delay: duration(self.retry.initial_delay),
+                max_retries: self.retry.max_retries,
+                max_total_elapsed: duration(self.retry.max_elapsed),
+                max_delay: duration(self.retry.max_delay),
+            }),
+            cloud,
+            ..Default::default()
+        }
+    }
+}
+
+type BuildCredential =
+    dyn Fn() -> azure_core_1::Result<Arc<dyn IdentityTokenCredential>> + Send + Sync;
+
+/// An azure_identity 1.x credential as an azure_core 0.21 `TokenCredential`.
+///
+/// azure_identity 1.x caches tokens inside each credential and has no way to drop that
+/// cache, which the pipeline asks for when Azure refuses a token before its expiry;
+/// so clearing the cache builds the credential afresh.
+pub(crate) struct IdentityCredential {
+    build: Box<BuildCredential>,
+    current: Mutex<Arc<dyn IdentityTokenCredential>>,
+}
+
+impl std::fmt::Debug for IdentityCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityCredential").finish_non_exhaustive()
+    }
+}
+
+impl IdentityCredential {
+    /// Builds the credential with `build`, which is called again by `clear_cache`.
+    pub(crate) fn new(
+        build: impl Fn() -> azure_core_1::Result<Arc<dyn IdentityTokenCredential>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<Self, AzureError> {
+        let current = build().map_err(|error| {
+            AzureError::new(AzureErrorKind::Credential, identity_message(&error))
+        })?;
+        Ok(Self {
+            build: Box::new(build),
+            current: Mutex::new(current),
+        })
+    }
+
+    fn current(&self) -> Arc<dyn IdentityTokenCredential> {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    async fn token(&self, scopes: &[&str]) -> azure_core::Result<AccessToken> {
+        let token = self
+            .current()
+            .get_token(scopes, None)
+            .await
+            .map_err(|error| Error::message(ErrorKind::Credential, identity_message(&error)))?;
+        Ok(AccessToken::new(
+            azure_core::auth::Secret::new(token.token.secret().to_owned()),
+            token.expires_on,
+        ))
+    }
+
+    fn rebuild(&self) -> azure_core::Result<()> {
+        let fresh = (self.build)()
+            .map_err(|error| Error::message(ErrorKind::Credential, identity_message(&error)))?;
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = fresh;
+        Ok(())
+    }
+}
+
+impl TokenCredential for IdentityCredential {
+    fn get_token<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
+        scopes: &'life1 [&'life2 str],
+    ) -> Pin<Box<dyn Future<Output = azure_core::Result<AccessToken>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(self.token(scopes))
+    }
+
+    fn clear_cache<'life0, 'async_trait>(
+        &'life0 self,
+    ) -> Pin<Box<dyn Future<Output = azure_core::Result<()>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        let result = self.rebuild();
+        Box::pin(async move { result })
+    }
+}
+
+/// An azure_core 1.x error and its sources on one line, each part once: azure_identity
+/// puts Entra ID's `AADSTS…` description in the message, and a TLS failure sits
+/// several sources down (`invalid peer certificate: UnknownIssuer`).
+pub(crate) fn identity_message(error: &azure_core_1::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = current {
+        let text = error
+            .to_string()
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with("To troubleshoot"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !text.is_empty() && !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        current = error.source();
+    }
+    parts.join(": ")
 }
 
 /// Tries its sources in order until one gives a token, then sticks to that one, so that

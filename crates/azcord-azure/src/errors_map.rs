@@ -176,42 +176,13 @@ pub(crate) fn chain_message(error: &azure_core::Error) -> String {
         {
             break;
         }
-        let mut text = error.to_string();
-        if text == OAUTH_SERVER_ERROR {
-            text = oauth_description(&format!("{error:?}")).unwrap_or(text);
-        }
+        let text = error.to_string();
         if !text.is_empty() && !parts.iter().any(|part| part.contains(&text)) {
             parts.push(text);
         }
         current = error.source();
     }
     parts.join(": ")
-}
-
-/// The `Display` of oauth2 4.4's `RequestTokenError::ServerResponse`, which is all it
-/// says: Entra ID's description (`AADSTS7000215: Invalid client secret provided.`) is
-/// neither in its `Display` nor in a `source`, only in its `Debug`.
-const OAUTH_SERVER_ERROR: &str = "Server returned error response";
-
-/// The first line of `error_description: Some("...")` in an oauth2 error's `Debug`.
-fn oauth_description(debug: &str) -> Option<String> {
-    const START: &str = "error_description: Some(\"";
-    let rest = &debug[debug.find(START)? + START.len()..];
-    let mut description = String::new();
-    let mut chars = rest.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => break,
-            '\\' => match chars.next()? {
-                // Entra ID puts trace and correlation ids on the lines after the first.
-                'r' | 'n' => break,
-                escaped => description.push(escaped),
-            },
-            c => description.push(c),
-        }
-    }
-    let description = description.trim();
-    (!description.is_empty()).then(|| description.to_owned())
 }
 
 fn find_in_chain<T: std::error::Error + 'static>(error: &azure_core::Error) -> Option<&T> {
@@ -381,30 +352,6 @@ mod tests {
         for (error, kind, message) in table {
             let error = map_error(&error);
             assert_eq!((error.kind, error.message.as_str()), (kind, message));
-        }
-    }
-
-    #[test]
-    fn entra_id_descriptions_from_oauth2_debug_output() {
-        let table = [
-            (
-                r#"ServerResponse(StandardErrorResponse { error: InvalidClient, error_description: Some("AADSTS7000215: Invalid client secret provided. Ensure the \"value\" is sent.\r\nTrace ID: 1\r\nCorrelation ID: 2"), error_uri: Some("https://login") })"#,
-                Some(
-                    r#"AADSTS7000215: Invalid client secret provided. Ensure the "value" is sent."#,
-                ),
-            ),
-            (
-                r#"ServerResponse(StandardErrorResponse { error: InvalidClient, error_description: None, error_uri: None })"#,
-                None,
-            ),
-            (
-                r#"ServerResponse(StandardErrorResponse { error_description: Some(""), error_uri: None })"#,
-                None,
-            ),
-            ("Request(Io)", None),
-        ];
-        for (debug, expected) in table {
-            assert_eq!(oauth_description(debug).as_deref(), expected, "{debug}");
         }
     }
 

@@ -7,7 +7,9 @@
 //! with fakes.
 //!
 //! Layout: `config` reads [`AzureConfig`] from the environment; `credentials` builds the
-//! token chain; `pipeline` holds the azure_core policies every call goes through (span,
+//! token chain over azure_identity 1.x, adapted to the azure_core 0.21 `TokenCredential`
+//! that the azure_mgmt clients take; `transport` builds the HTTP clients of both
+//! azure_core versions with azcord-tls's roots; `pipeline` holds the azure_core policies every call goes through (span,
 //! re-authentication, retries, the token-hiding transport); `connect` wires them into the
 //! azure_mgmt clients; `compute`, `containers`, `web` and `lro` implement the traits; `arm` sends
 //! azcord's own requests (operation polls); `errors_map` turns failures into
@@ -28,15 +30,17 @@ mod lro;
 mod model;
 mod names;
 mod pipeline;
+mod transport;
 mod web;
 
 pub use api::{
     Azure, ContainerGroups, Operations, VirtualMachines, WaitOptions, WebApps, wait_for,
 };
 pub use azcord_secret::Secret;
+pub use azcord_tls::{TlsError, TlsTrust};
 pub use config::{
     AzureConfig, ConfigError, CredentialSource, PUBLIC_CLOUD_AUTHORITY, PUBLIC_CLOUD_ENDPOINT,
-    RetrySettings, ServicePrincipal,
+    RetrySettings, ServicePrincipal, WorkloadIdentity, credential_from_env,
 };
 pub use connect::{connect, connect_deployments};
 pub use deployments::{

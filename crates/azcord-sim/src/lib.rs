@@ -6,6 +6,7 @@ pub mod discord;
 pub mod otlp;
 pub mod redis;
 pub mod terminal;
+pub mod tls;
 pub mod tools;
 
 pub use arm::{

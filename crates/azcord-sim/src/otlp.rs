@@ -26,12 +26,16 @@ pub use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode as ProtoStatusCode;
 use prost::Message;
 
+use crate::tls::{CaFile, TestCa};
+
 /// How long [`OtlpReceiver::wait_for_spans`] waits before failing the test.
 const WAIT_DEADLINE: Duration = Duration::from_secs(30);
 
 /// A running loopback OTLP/HTTP receiver; stops when dropped.
 pub struct OtlpReceiver {
     address: SocketAddr,
+    /// The CA of an https receiver, and the file holding its PEM.
+    tls: Option<(TestCa, CaFile)>,
     shared: Arc<Shared>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -112,6 +116,16 @@ struct ReceiverState {
 impl OtlpReceiver {
     /// Starts a receiver on `127.0.0.1` with an ephemeral port.
     pub async fn start() -> std::io::Result<OtlpReceiver> {
+        Self::start_with(false).await
+    }
+
+    /// Starts a receiver that serves https, with a certificate from a CA made for it
+    /// ([`OtlpReceiver::ca_file`]), as Honeycomb and most collectors are reached.
+    pub async fn start_tls() -> std::io::Result<OtlpReceiver> {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(tls: bool) -> std::io::Result<OtlpReceiver> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -121,21 +135,43 @@ impl OtlpReceiver {
         let router = Router::new()
             .route("/v1/traces", post(receive_traces))
             .with_state(shared.clone());
-        let server = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
-                tracing::error!(%error, "otlp receiver stopped");
-            }
-        });
+        let (server, tls) = if tls {
+            let ca = TestCa::generate("azcord OTLP receiver")?;
+            let ca_file = CaFile::write(&ca, "otlp-receiver", address)?;
+            let listener = ca.listener(listener)?;
+            let server = tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!(%error, "otlp receiver stopped");
+                }
+            });
+            (server, Some((ca, ca_file)))
+        } else {
+            let server = tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!(%error, "otlp receiver stopped");
+                }
+            });
+            (server, None)
+        };
         Ok(OtlpReceiver {
             address,
+            tls,
             shared,
             server,
         })
     }
 
-    /// The base endpoint, e.g. `http://127.0.0.1:4318`; exporters append `/v1/traces`.
+    /// The file holding the PEM of an https receiver's CA (`SSL_CERT_FILE`), removed
+    /// when the receiver is dropped; `None` for a plain http receiver.
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().map(|(_, file)| file.path.as_path())
+    }
+
+    /// The base endpoint, e.g. `http://127.0.0.1:4318` (`https://` for
+    /// [`OtlpReceiver::start_tls`]); exporters append `/v1/traces`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.address)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.address)
     }
 
     /// Every span received so far, in arrival order.

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use azcord_tls::TlsTrust;
 use http::{HeaderName, HeaderValue, Uri};
 
 use crate::TelemetryError;
@@ -64,6 +65,9 @@ pub struct OtlpTracesExport {
     pub timeout: Duration,
     /// Spans buffered while waiting for export; newer spans are dropped when it is full.
     pub max_queue_size: usize,
+    /// What an https endpoint's certificate must chain to besides the compiled-in
+    /// roots (`SSL_CERT_FILE`).
+    pub tls: TlsTrust,
 }
 
 /// Which traces are sampled, mirroring `OTEL_TRACES_SAMPLER`.
@@ -188,6 +192,7 @@ impl OtlpTracesExport {
             headers: Vec::new(),
             timeout: Self::DEFAULT_TIMEOUT,
             max_queue_size: Self::DEFAULT_MAX_QUEUE_SIZE,
+            tls: TlsTrust::default(),
         })
     }
 
@@ -282,6 +287,7 @@ impl OtlpTracesExport {
             headers,
             timeout,
             max_queue_size,
+            tls: TlsTrust::from_env(lookup),
         }))
     }
 }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use azcord_tls::TlsTrust;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
@@ -71,8 +72,12 @@ impl ExportPipeline {
     ) -> Result<Self, TelemetryError> {
         let runtime = ExportRuntime::start()?;
         let health = Arc::new(ExportHealth::default());
-        let client =
-            HyperExportClient::new(runtime.handle.clone(), traces.timeout, health.clone())?;
+        let client = HyperExportClient::new(
+            runtime.handle.clone(),
+            traces.timeout,
+            health.clone(),
+            &traces.tls,
+        )?;
 
         let exporter = span_exporter(client, traces)?;
 
@@ -261,14 +266,19 @@ pub(crate) struct HyperExportClient {
 }
 
 impl HyperExportClient {
+    /// A client whose TLS trusts what `tls` says: the compiled-in roots and
+    /// `SSL_CERT_FILE`.
     pub(crate) fn new(
         runtime: tokio::runtime::Handle,
         timeout: Duration,
         health: Arc<ExportHealth>,
+        tls: &TlsTrust,
     ) -> Result<Self, TelemetryError> {
+        let tls_config = tls
+            .client_config()
+            .map_err(|error| TelemetryError::Exporter(format!("tls setup failed: {error}")))?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-            .map_err(|error| TelemetryError::Exporter(format!("tls setup failed: {error}")))?
+            .with_tls_config(rustls::ClientConfig::clone(&tls_config))
             .https_or_http()
             .enable_http1()
             .build();

@@ -28,8 +28,12 @@ impl SpanExport {
         };
         let runtime = ExportRuntime::start()?;
         let health = Arc::new(ExportHealth::default());
-        let client =
-            HyperExportClient::new(runtime.handle.clone(), traces.timeout, health.clone())?;
+        let client = HyperExportClient::new(
+            runtime.handle.clone(),
+            traces.timeout,
+            health.clone(),
+            &traces.tls,
+        )?;
         let mut exporter = span_exporter(client, traces)?;
         exporter.set_resource(&resource(&config.service_name, &config.export));
         Ok(Some(SpanExport {

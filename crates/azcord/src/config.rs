@@ -80,6 +80,9 @@ pub(crate) struct AzureSection {
     pub(crate) confirm_ttl_secs: u64,
     /// Seconds an operation may take before azcord stops waiting for it.
     pub(crate) operation_timeout_secs: u64,
+    /// The client id of the user-assigned managed identity to sign in as, when the
+    /// environment names no credential (`AZURE_CLIENT_ID` does the same, and wins).
+    pub(crate) managed_identity_client_id: Option<String>,
 }
 
 impl Default for AzureSection {
@@ -89,11 +92,32 @@ impl Default for AzureSection {
             cache_ttl_secs: defaults.cache_ttl.as_secs(),
             confirm_ttl_secs: defaults.confirm_ttl.as_secs(),
             operation_timeout_secs: defaults.wait.deadline.as_secs(),
+            managed_identity_client_id: None,
         }
     }
 }
 
 impl AzureSection {
+    /// The credential to use, given the one the environment chose: the environment
+    /// wins, and `managed_identity_client_id` only replaces its default (the
+    /// system-assigned identity, else the Azure CLI).
+    pub(crate) fn credential(
+        &self,
+        from_env: azcord_azure::CredentialSource,
+    ) -> azcord_azure::CredentialSource {
+        use azcord_azure::CredentialSource;
+        match (from_env, &self.managed_identity_client_id) {
+            (CredentialSource::ManagedIdentityOrAzureCli, Some(client_id))
+                if !client_id.trim().is_empty() =>
+            {
+                CredentialSource::UserAssignedManagedIdentity {
+                    client_id: client_id.trim().to_owned(),
+                }
+            }
+            (from_env, _) => from_env,
+        }
+    }
+
     pub(crate) fn settings(&self) -> crate::plugins::AzureSettings {
         let defaults = crate::plugins::AzureSettings::default();
         crate::plugins::AzureSettings {
@@ -554,6 +578,57 @@ mod tests {
                 (got, expected) => panic!("{case}: got {got:?}, expected {expected:?}"),
             }
         }
+    }
+
+    #[test]
+    fn the_file_names_a_user_assigned_identity_only_when_the_environment_does_not() {
+        use azcord_azure::CredentialSource;
+        let user_assigned = |id: &str| CredentialSource::UserAssignedManagedIdentity {
+            client_id: id.to_owned(),
+        };
+        let table = [
+            (
+                None,
+                CredentialSource::ManagedIdentityOrAzureCli,
+                CredentialSource::ManagedIdentityOrAzureCli,
+            ),
+            (
+                Some("file-id"),
+                CredentialSource::ManagedIdentityOrAzureCli,
+                user_assigned("file-id"),
+            ),
+            (
+                Some(" "),
+                CredentialSource::ManagedIdentityOrAzureCli,
+                CredentialSource::ManagedIdentityOrAzureCli,
+            ),
+            (
+                Some("file-id"),
+                user_assigned("env-id"),
+                user_assigned("env-id"),
+            ),
+            (
+                Some("file-id"),
+                CredentialSource::AzureCli,
+                CredentialSource::AzureCli,
+            ),
+        ];
+        for (key, from_env, expected) in table {
+            let section = AzureSection {
+                managed_identity_client_id: key.map(str::to_owned),
+                ..AzureSection::default()
+            };
+            assert_eq!(
+                section.credential(from_env.clone()),
+                expected,
+                "{key:?} {from_env:?}"
+            );
+        }
+        let parsed = FileConfig::parse("[azure]\nmanaged_identity_client_id = \"0b1c\"\n").unwrap();
+        assert_eq!(
+            parsed.azure.managed_identity_client_id.as_deref(),
+            Some("0b1c")
+        );
     }
 
     #[test]

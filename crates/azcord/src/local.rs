@@ -10,7 +10,7 @@ use crate::{
     plugins::AzureSettings,
     wiring::{self, Assembly, AzureSource, StoreConfig, StoreSource, WiringConfig},
 };
-use azcord_azure::{AzureConfig, CredentialSource, RetrySettings, ServicePrincipal};
+use azcord_azure::{AzureConfig, CredentialSource, RetrySettings, ServicePrincipal, TlsTrust};
 use azcord_command::twilight_model::{
     application::command::{Command, CommandOptionChoice},
     id::{Id, marker::InteractionMarker},
@@ -140,6 +140,10 @@ impl LocalBot {
                         authority_host: arm.authority_host(),
                     }),
                     retry: options.azure_retry,
+                    // The simulator's CA, trusted the way SSL_CERT_FILE makes it trusted.
+                    tls: TlsTrust {
+                        extra_roots: Some(arm.ca_file().to_owned()),
+                    },
                 };
                 let azure = AzureSource::Connect {
                     config: Box::new(config),

@@ -85,7 +85,11 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
     };
     let azure = if std::env::var_os("AZURE_SUBSCRIPTION_ID").is_some() {
         let config = AzureConfig::from_process_env()?;
-        tracing::info!(subscription = %config.subscription_id, endpoint = %config.resource_manager_endpoint, "connecting to Azure");
+        let config = AzureConfig {
+            credential: file.azure.credential(config.credential.clone()),
+            ..config
+        };
+        tracing::info!(credential = config.credential.name(), subscription = %config.subscription_id, endpoint = %config.resource_manager_endpoint, "connecting to Azure");
         AzureSource::Connect {
             config: Box::new(config),
             what: "Azure",

@@ -52,8 +52,8 @@ async fn a_token_the_server_rejects_is_renewed_once() {
 
 #[tokio::test]
 async fn short_lived_tokens_are_renewed_before_use() {
-    // azure_identity's cache treats a token as expired 20 s before its expiry, so a
-    // 10 s token is renewed for every call: deterministic, with no clock to wait for.
+    // azure_identity's cache treats a token as expired 5 minutes before its expiry, so
+    // a 10 s token is renewed for every call: deterministic, with no clock to wait for.
     let sim = start(ArmSimConfig {
         token_lifetime: Duration::from_secs(10),
         ..sim_config()

@@ -6,6 +6,7 @@
 mod auth;
 mod containers;
 mod faults;
+mod identity;
 mod spans;
 mod support;
 mod vms;

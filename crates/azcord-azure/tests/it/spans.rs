@@ -36,9 +36,14 @@ struct Index(usize);
 
 /// Everything any span or event of any target and level says, as text.
 #[derive(Clone, Default)]
-struct Everything(Arc<Mutex<String>>);
+pub(crate) struct Everything(Arc<Mutex<String>>);
 
 impl Everything {
+    /// What was said so far.
+    pub(crate) fn text(&self) -> String {
+        self.0.lock().unwrap().clone()
+    }
+
     fn add(&self, record: impl FnOnce(&mut dyn Visit)) {
         let mut fields = Vec::new();
         record(&mut Fields(&mut fields));

@@ -1,9 +1,11 @@
 //! The AAD v2.0 token endpoint (client credentials) and ARM's bearer token check.
 //!
-//! azure_identity 0.21's `ClientSecretCredential` posts a form to
+//! azure_identity's `ClientSecretCredential` posts a form to
 //! `{authority}/{tenant}/oauth2/v2.0/token` with `grant_type=client_credentials`, `scope`
 //! (space-separated), `client_id` and `client_secret` in the body, and reads
 //! `access_token`, `token_type` and `expires_in` from the JSON answer.
+//! `WorkloadIdentityCredential` sends `client_assertion` (the service account token read
+//! from `AZURE_FEDERATED_TOKEN_FILE`) and `client_assertion_type` instead of the secret.
 
 use std::{collections::HashMap, sync::Arc, time::SystemTime};
 
@@ -101,8 +103,8 @@ async fn issue_token(
     let scope = field("scope").ok_or_else(|| AadError::missing_parameter("scope"))?;
     shared.lock().token_scopes.push(scope.to_owned());
     check_scope(scope, &shared.endpoint(), tenant)?;
-    match field("client_secret") {
-        None => {
+    match (field("client_secret"), field("client_assertion")) {
+        (None, None) => {
             return Err(AadError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
@@ -111,7 +113,7 @@ async fn issue_token(
                  'client_secret'.",
             ));
         }
-        Some(secret) if secret != config.client_secret => {
+        (Some(secret), _) if secret != config.client_secret => {
             return Err(AadError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
@@ -123,7 +125,12 @@ async fn issue_token(
                 ),
             ));
         }
-        Some(_) => {}
+        (Some(_), _) => {}
+        (None, Some(assertion)) => check_assertion(
+            assertion,
+            field("client_assertion_type"),
+            &config.federated_token,
+        )?,
     }
 
     let token = format!("sim.{}", random_hex(96));
@@ -142,6 +149,38 @@ async fn issue_token(
         "access_token": token,
     });
     Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+/// The assertion type of a federated token (RFC 7523), the only one accepted.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// A client assertion must be a jwt-bearer assertion that the federated credential
+/// accepts: here, exactly the configured service account token.
+fn check_assertion(
+    assertion: &str,
+    assertion_type: Option<&str>,
+    federated_token: &str,
+) -> Result<(), AadError> {
+    if assertion_type != Some(JWT_BEARER) {
+        return Err(AadError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            50_027,
+            "Invalid JWT token. The client_assertion_type must be \
+             urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+        ));
+    }
+    if assertion.trim() != federated_token {
+        return Err(AadError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            70_021,
+            "No matching federated identity record found for presented assertion. Please \
+             check your federated identity credential Subject, Audience and Issuer against the \
+             presented assertion.",
+        ));
+    }
+    Ok(())
 }
 
 /// Client credential scopes must be `{resource}/.default` for a resource ARM answers for.

@@ -1,7 +1,10 @@
-//! An Azure Resource Manager simulator on loopback, with the AAD token endpoint beside it.
+//! An Azure Resource Manager simulator on loopback, with the AAD token endpoint beside it,
+//! both over TLS (as Azure is https only) with a certificate from a CA made at start-up
+//! ([`ArmSim::ca_pem`], [`ArmSim::ca_file`]).
 //!
-//! The bot runs its real clients against it: azure_identity 0.21's
-//! `ClientSecretCredential` with `AZURE_AUTHORITY_HOST` = [`ArmSim::authority_host`], and
+//! The bot runs its real clients against it: azure_identity's `ClientSecretCredential`
+//! and `WorkloadIdentityCredential` with `AZURE_AUTHORITY_HOST` =
+//! [`ArmSim::authority_host`], and
 //! azure_mgmt_compute / azure_mgmt_containerinstance / azure_mgmt_web 0.21 clients built with
 //! `.endpoint(`[`ArmSim::endpoint`]`)`. The test drives Azure's side through [`ArmSim`]:
 //! it adds resources, completes power transitions, injects throttling and failures, and
@@ -9,9 +12,10 @@
 //!
 //! # What is simulated
 //!
-//! * `POST /{tenant}/oauth2/v2.0/token` (client credentials): opaque bearer tokens that
+//! * `POST /{tenant}/oauth2/v2.0/token` (client credentials, with a client secret or a
+//!   federated token as a jwt-bearer client assertion): opaque bearer tokens that
 //!   expire after `token_lifetime`; AAD's error bodies (`invalid_client` 7000215 for a
-//!   wrong secret, ...). Scopes must be `https://management.azure.com/.default`,
+//!   wrong secret, 70021 for an assertion no federated credential matches, ...). Scopes must be `https://management.azure.com/.default`,
 //!   `https://management.core.windows.net/.default` or `{endpoint}/.default`.
 //! * Every ARM call needs a valid bearer token (401 `AuthenticationFailed` without the
 //!   header, `InvalidAuthenticationToken`, `ExpiredAuthenticationToken`) and an
@@ -110,11 +114,14 @@ mod web;
 use std::{
     io,
     net::Ipv4Addr,
+    path::Path,
     sync::Arc,
     time::{Duration, SystemTime},
 };
 
 use tokio::{net::TcpListener, sync::watch, time::Instant};
+
+use crate::tls::{CaFile, TestCa};
 
 use self::{
     error::ErrorDetail,
@@ -140,6 +147,9 @@ pub struct ArmSimConfig {
     pub client_id: String,
     /// The service principal's secret.
     pub client_secret: String,
+    /// The Kubernetes service account token that the service principal's federated
+    /// credential accepts as a client assertion (workload identity).
+    pub federated_token: String,
     /// How long an access token is valid (`expires_in`).
     pub token_lifetime: Duration,
     /// How long starting, stopping, deallocating and deployments take.
@@ -161,6 +171,7 @@ impl Default for ArmSimConfig {
             tenant_id: "f2b4c6d8-1a3e-4c5b-8d7f-9e0a1b2c3d4e".to_owned(),
             client_id: "3a9e7c51-6b2d-4f80-a1c4-5d8e2f7b9c06".to_owned(),
             client_secret: "sim-client-secret".to_owned(),
+            federated_token: "sim-federated-service-account-token".to_owned(),
             token_lifetime: Duration::from_secs(3600),
             transition: Duration::from_secs(4),
             retry_after: Duration::from_secs(1),
@@ -212,7 +223,11 @@ impl ArmSim {
                 state.insert_web_app(app, now);
             }
         }
-        let shared = Arc::new(Shared::new(config, listener.local_addr()?, state));
+        let addr = listener.local_addr()?;
+        let ca = TestCa::generate("azcord ARM simulator")?;
+        let ca_file = CaFile::write(&ca, "arm-sim", addr)?;
+        let listener = ca.listener(listener)?;
+        let shared = Arc::new(Shared::new(config, addr, (ca, ca_file), state));
         let (shutdown, mut stopped) = watch::channel(());
         let router = server::router(Arc::clone(&shared));
         tokio::spawn(async move {
@@ -228,18 +243,30 @@ impl ArmSim {
         })
     }
 
-    /// The resource manager endpoint, `http://127.0.0.1:PORT/` (`AZURE_RESOURCE_MANAGER_ENDPOINT`).
+    /// The resource manager endpoint, `https://127.0.0.1:PORT/` (`AZURE_RESOURCE_MANAGER_ENDPOINT`).
     pub fn endpoint(&self) -> String {
         self.shared.endpoint()
     }
 
-    /// The AAD authority host, `http://127.0.0.1:PORT/` (`AZURE_AUTHORITY_HOST`); the same server.
+    /// The AAD authority host, `https://127.0.0.1:PORT/` (`AZURE_AUTHORITY_HOST`); the same server.
     pub fn authority_host(&self) -> String {
         self.shared.endpoint()
     }
 
+    /// The PEM of the test CA the server's certificate chains to, made when the simulator
+    /// started: what a client must trust, besides the public roots.
+    pub fn ca_pem(&self) -> &str {
+        self.shared.tls.0.pem()
+    }
+
+    /// A file holding [`ArmSim::ca_pem`] (`SSL_CERT_FILE`), removed when the simulator stops.
+    pub fn ca_file(&self) -> &Path {
+        &self.shared.tls.1.path
+    }
+
     /// The environment variables that point an Azure client (azcord's, or Microsoft's)
-    /// at this simulator with its service principal, as `(name, value)` pairs.
+    /// at this simulator with its service principal, as `(name, value)` pairs; with
+    /// `SSL_CERT_FILE`, which makes azcord trust the simulator's CA.
     pub fn client_environment(&self) -> Vec<(&'static str, String)> {
         let config = &self.shared.config;
         vec![
@@ -249,6 +276,7 @@ impl ArmSim {
             ("AZURE_TENANT_ID", config.tenant_id.clone()),
             ("AZURE_CLIENT_ID", config.client_id.clone()),
             ("AZURE_CLIENT_SECRET", config.client_secret.clone()),
+            ("SSL_CERT_FILE", self.ca_file().display().to_string()),
         ]
     }
 

@@ -14,6 +14,8 @@ use std::{
 use serde_json::Value;
 use tokio::{sync::watch, time::Instant};
 
+use crate::tls::{CaFile, TestCa};
+
 use super::{
     ArmRequest, ArmSimConfig, DeploymentState, PowerState, SimContainerGroup, SimDeployment,
     SimResource, SimResourceGroup, SimVm, SimWebApp, aci,
@@ -36,16 +38,24 @@ pub(crate) fn key(group: &str, name: &str) -> Key {
 pub(crate) struct Shared {
     pub(crate) config: ArmSimConfig,
     pub(crate) addr: SocketAddr,
+    /// The CA the server's certificate chains to, and the file that holds its PEM.
+    pub(crate) tls: (TestCa, CaFile),
     state: Mutex<State>,
     /// Bumped whenever a resource changes, to wake `wait_for_vm_state`.
     changes: watch::Sender<()>,
 }
 
 impl Shared {
-    pub(crate) fn new(config: ArmSimConfig, addr: SocketAddr, state: State) -> Self {
+    pub(crate) fn new(
+        config: ArmSimConfig,
+        addr: SocketAddr,
+        tls: (TestCa, CaFile),
+        state: State,
+    ) -> Self {
         Self {
             config,
             addr,
+            tls,
             state: Mutex::new(state),
             changes: watch::Sender::new(()),
         }
@@ -75,9 +85,9 @@ impl Shared {
         self.changes.subscribe()
     }
 
-    /// `http://127.0.0.1:PORT/`, both the ARM endpoint and the authority host.
+    /// `https://127.0.0.1:PORT/`, both the ARM endpoint and the authority host.
     pub(crate) fn endpoint(&self) -> String {
-        format!("http://{}/", self.addr)
+        format!("https://{}/", self.addr)
     }
 
     /// Starts a timer for every operation started since the last call.

@@ -1,15 +1,17 @@
-//! The ARM simulator over loopback with plain HTTP/1.1: tokens, auth, lists and paging,
+//! The ARM simulator over loopback with HTTP/1.1 over TLS: tokens, auth, lists and paging,
 //! long-running operations, faults, container groups, web apps and deployments.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use azcord_sim::{ArmSim, ArmSimConfig, DeploymentState, PowerState, SimWebApp};
 use expect_test::expect;
+use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
+use tokio_rustls::TlsConnector;
 
 use crate::support::PATIENCE;
 
@@ -17,6 +19,7 @@ const API: &str = "api-version=2024-07-01";
 pub(crate) const ACI_API: &str = "api-version=2024-05-01-preview";
 pub(crate) const RESOURCES_API: &str = "api-version=2021-04-01";
 const WEB_API: &str = "api-version=2024-04-01";
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// A simulator with its service principal's token.
 pub(crate) struct Azure {
@@ -128,7 +131,7 @@ async fn send(
 ) -> Reply {
     let endpoint = sim.endpoint();
     let authority = endpoint
-        .trim_start_matches("http://")
+        .trim_start_matches("https://")
         .trim_end_matches('/')
         .to_owned();
     let path = target
@@ -145,7 +148,14 @@ async fn send(
     }
     request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
 
-    let mut stream = TcpStream::connect(&authority).await.expect("connects");
+    let tcp = TcpStream::connect(&authority).await.expect("connects");
+    let mut stream = tls_connector(sim)
+        .connect(
+            ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()),
+            tcp,
+        )
+        .await
+        .expect("the simulator's certificate chains to its CA");
     stream.write_all(request.as_bytes()).await.expect("writes");
     let mut answer = String::new();
     tokio::time::timeout(PATIENCE, stream.read_to_string(&mut answer))
@@ -173,6 +183,24 @@ async fn send(
         headers,
         body,
     }
+}
+
+/// A TLS client that trusts the simulator's CA, and nothing else.
+fn tls_connector(sim: &ArmSim) -> TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in CertificateDer::pem_slice_iter(sim.ca_pem().as_bytes()) {
+        roots
+            .add(certificate.expect("a PEM certificate"))
+            .expect("a root");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("tls 1.2 and 1.3")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    TlsConnector::from(Arc::new(config))
 }
 
 /// Form-encodes `pairs` like an OAuth client.
@@ -239,6 +267,25 @@ async fn a_service_principal_gets_a_token_and_bad_credentials_get_aad_errors() {
     assert!(reply.body["access_token"].as_str().unwrap().len() > 32);
 
     let tenant_path = format!("/{}/oauth2/v2.0/token", config.tenant_id);
+    // Workload identity: the federated service account token instead of the secret.
+    let federated = form(&[
+        ("grant_type", "client_credentials"),
+        ("scope", "https://management.azure.com/.default"),
+        ("client_id", &config.client_id),
+        ("client_assertion", &config.federated_token),
+        ("client_assertion_type", JWT_BEARER),
+    ]);
+    let reply = send(
+        &sim,
+        "POST",
+        &tenant_path,
+        &[],
+        Some(("application/x-www-form-urlencoded", &federated)),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["token_type"], "Bearer");
+
     let good = |extra: &[(&'static str, &'static str)]| {
         let mut pairs = vec![
             ("grant_type", "client_credentials".to_owned()),
@@ -311,6 +358,34 @@ async fn a_service_principal_gets_a_token_and_bad_credentials_get_aad_errors() {
             "invalid_request",
             90_002,
         ),
+        (
+            tenant_path.clone(),
+            good(&[
+                ("client_secret", ""),
+                (
+                    "client_assertion",
+                    "a-token-no-federated-credential-matches",
+                ),
+                ("client_assertion_type", JWT_BEARER),
+            ]),
+            400,
+            "invalid_client",
+            70_021,
+        ),
+        (
+            tenant_path.clone(),
+            good(&[
+                ("client_secret", ""),
+                ("client_assertion", "sim-federated-service-account-token"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:grant-type:saml2-bearer",
+                ),
+            ]),
+            400,
+            "invalid_request",
+            50_027,
+        ),
     ];
     for (path, pairs, status, error, code) in cases {
         let pairs: Vec<(&str, &str)> = pairs
@@ -339,7 +414,7 @@ async fn a_service_principal_gets_a_token_and_bad_credentials_get_aad_errors() {
         );
     }
 
-    assert_eq!(sim.token_requests(), 9);
+    assert_eq!(sim.token_requests(), 12);
     let scopes = sim.token_scopes();
     assert_eq!(scopes[0], format!("{}.default", sim.endpoint()));
     assert_eq!(scopes[1], "https://management.azure.com/.default");
@@ -350,7 +425,9 @@ async fn a_service_principal_gets_a_token_and_bad_credentials_get_aad_errors() {
         .collect();
     assert_eq!(
         accepted,
-        [true, false, false, false, false, false, false, false, false]
+        [
+            true, true, false, false, false, false, false, false, false, false, false, false
+        ]
     );
     assert!(
         sim.requests()

@@ -70,6 +70,10 @@ async fn microsofts_python_sdk_sees_the_simulator_as_azure() {
             config.subscription_id.clone(),
         ])
         .env("ARM_SIM_CLIENT_SECRET", &config.client_secret)
+        // The simulator is https with its own CA: urllib (the token request) trusts
+        // SSL_CERT_FILE, requests (the SDK's transport) REQUESTS_CA_BUNDLE.
+        .env("SSL_CERT_FILE", sim.ca_file())
+        .env("REQUESTS_CA_BUNDLE", sim.ca_file())
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

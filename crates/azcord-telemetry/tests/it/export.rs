@@ -184,6 +184,50 @@ async fn collector_errors_are_retried_reported_and_recovered_from() {
         .unwrap();
 }
 
+/// An https collector whose CA is trusted through `SSL_CERT_FILE` gets the spans; with
+/// only the compiled-in roots, the export fails on the certificate and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_collector_is_trusted_through_ssl_cert_file() {
+    let receiver = OtlpReceiver::start_tls().await.unwrap();
+    assert!(receiver.endpoint().starts_with("https://"));
+    let ca_file = receiver.ca_file().unwrap().display().to_string();
+    for trusted in [false, true] {
+        let mut vars = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())];
+        if trusted {
+            vars.push(("SSL_CERT_FILE", ca_file.clone()));
+        }
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let telemetry =
+            azcord_telemetry::build_subscriber(config_from(&vars), LogCapture::default()).unwrap();
+        let name = if trusted { "trusted" } else { "untrusted" };
+        tracing::dispatcher::with_default(&telemetry.dispatch, || {
+            tracing::info_span!("export", tls = name).in_scope(|| ());
+        });
+        let flushed = tokio::task::block_in_place(|| telemetry.guard.force_flush());
+        if trusted {
+            flushed.unwrap();
+            receiver
+                .wait_for_spans(|spans| spans.iter().any(|span| span.name == "export"))
+                .await;
+        } else {
+            assert!(flushed.is_err(), "{flushed:?}");
+            let last_error = telemetry
+                .guard
+                .export_stats()
+                .last_error
+                .unwrap_or_default();
+            assert!(last_error.contains("certificate"), "{last_error}");
+            assert!(receiver.requests().is_empty(), "no request got through");
+        }
+        let guard = telemetry.guard;
+        tokio::task::spawn_blocking(move || guard.shutdown())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(receiver.spans().len(), 1);
+}
+
 #[tokio::test]
 async fn receiver_rejects_what_is_not_otlp_protobuf() {
     let receiver = OtlpReceiver::start().await.unwrap();

@@ -124,7 +124,8 @@ fn live_azure_is_named_and_asks_before_changing_anything() {
         .env("AZURE_AUTHORITY_HOST", arm.authority_host())
         .env("AZURE_TENANT_ID", &config.tenant_id)
         .env("AZURE_CLIENT_ID", &config.client_id)
-        .env("AZURE_CLIENT_SECRET", &config.client_secret);
+        .env("AZURE_CLIENT_SECRET", &config.client_secret)
+        .env("SSL_CERT_FILE", arm.ca_file());
     let mut shell = spawn(command);
     expect(
         &mut shell,
