@@ -20,6 +20,7 @@ use super::{
     payload::MessageInteraction,
     session::{Dispatch, ShardSlot},
     snowflake::SnowflakeGenerator,
+    webhook::Webhooks,
 };
 
 /// What the next REST calls answer instead of running their handler.
@@ -50,6 +51,8 @@ pub(crate) struct Shared {
     gateway_changes: watch::Sender<()>,
     /// Every message the bot posts to a channel outside interactions.
     pub(crate) channel_messages: broadcast::Sender<SimMessage>,
+    /// The key pair and endpoint of webhook delivery.
+    pub(crate) webhooks: Webhooks,
 }
 
 impl Shared {
@@ -72,6 +75,7 @@ impl Shared {
             }),
             gateway_changes: watch::Sender::new(()),
             channel_messages: broadcast::Sender::new(1024),
+            webhooks: Webhooks::default(),
         }
     }
 
