@@ -1,13 +1,13 @@
 //! `azcord run`: connect to Discord and serve until SIGTERM or SIGINT.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use azcord_azure::AzureConfig;
 use azcord_command::{DispatchObserver, Finished, Secret};
 use azcord_gateway::{GatewayConfig, RestartPolicy, ShardPhase, ShardSelection};
 use azcord_telemetry::{AdminState, LogFormat, Metrics, TelemetryConfig};
-use tokio::sync::watch;
+use tokio::{sync::watch, task::JoinHandle};
 use twilight_ids::guild_id;
 
 use crate::{
@@ -67,19 +67,7 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
         })),
         restart: RestartPolicy::default(),
     };
-    let azure = if std::env::var_os("AZURE_SUBSCRIPTION_ID").is_some() {
-        let config = AzureConfig::from_process_env()?;
-        tracing::info!(subscription = %config.subscription_id, endpoint = %config.resource_manager_endpoint, "connecting to Azure");
-        AzureSource::Connect {
-            config: Box::new(config),
-            what: "Azure",
-        }
-    } else {
-        tracing::warn!(
-            "AZURE_SUBSCRIPTION_ID is not set: the /vm and /aci commands will say Azure is not configured"
-        );
-        AzureSource::Unconfigured
-    };
+    let azure = azure_from_env()?;
     let Assembly { bot, .. } = wiring::assemble(WiringConfig {
         gateway,
         azure,
@@ -93,28 +81,14 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
     .await?;
 
     let (stop, stopped) = watch::channel(false);
-    let admin = match args.admin_addr.or(file.admin.addr) {
-        Some(addr) => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("could not listen on admin address {addr}"))?;
-            tracing::info!(%addr, "admin endpoints on /healthz, /readyz and /metrics");
-            let status = bot.status();
-            let state = AdminState {
-                metrics,
-                readiness: Arc::new(move || status.is_ready()),
-            };
-            let mut stopped = stopped.clone();
-            Some(tokio::spawn(azcord_telemetry::serve_admin(
-                listener,
-                state,
-                async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                },
-            )))
-        }
-        None => None,
-    };
+    let status = bot.status();
+    let admin = start_admin(
+        args.admin_addr.or(file.admin.addr),
+        metrics,
+        Arc::new(move || status.is_ready()),
+        stopped.clone(),
+    )
+    .await?;
 
     bot.run(shutdown_signal())
         .await
@@ -127,8 +101,50 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
     Ok(())
 }
 
+/// The Azure the Azure plugins use: the subscription in `AZURE_SUBSCRIPTION_ID`, or none.
+pub(crate) fn azure_from_env() -> anyhow::Result<AzureSource> {
+    let azure = if std::env::var_os("AZURE_SUBSCRIPTION_ID").is_some() {
+        let config = AzureConfig::from_process_env()?;
+        tracing::info!(subscription = %config.subscription_id, endpoint = %config.resource_manager_endpoint, "connecting to Azure");
+        AzureSource::Connect {
+            config: Box::new(config),
+            what: "Azure",
+        }
+    } else {
+        tracing::warn!(
+            "AZURE_SUBSCRIPTION_ID is not set: the /vm and /aci commands will say Azure is not configured"
+        );
+        AzureSource::Unconfigured
+    };
+    Ok(azure)
+}
+
+/// Serves `/healthz`, `/readyz` and `/metrics` on `addr`, if set, until `stopped` says stop.
+pub(crate) async fn start_admin(
+    addr: Option<SocketAddr>,
+    metrics: Metrics,
+    readiness: Arc<dyn Fn() -> bool + Send + Sync>,
+    mut stopped: watch::Receiver<bool>,
+) -> anyhow::Result<Option<JoinHandle<std::io::Result<()>>>> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("could not listen on admin address {addr}"))?;
+    tracing::info!(%addr, "admin endpoints on /healthz, /readyz and /metrics");
+    let state = AdminState { metrics, readiness };
+    Ok(Some(tokio::spawn(azcord_telemetry::serve_admin(
+        listener,
+        state,
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        },
+    ))))
+}
+
 /// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -150,7 +166,7 @@ async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
-fn phase_label(phase: ShardPhase) -> &'static str {
+pub(crate) fn phase_label(phase: ShardPhase) -> &'static str {
     match phase {
         ShardPhase::Closed => "disconnected",
         phase => phase.as_str(),
@@ -158,7 +174,7 @@ fn phase_label(phase: ShardPhase) -> &'static str {
 }
 
 /// Feeds dispatch outcomes and acknowledgement latencies into the metrics.
-struct MetricsObserver(Metrics);
+pub(crate) struct MetricsObserver(pub(crate) Metrics);
 
 impl DispatchObserver for MetricsObserver {
     fn acknowledged(&self, _: Option<&str>, latency: Duration) {
@@ -172,10 +188,10 @@ impl DispatchObserver for MetricsObserver {
     }
 }
 
-mod twilight_ids {
+pub(crate) mod twilight_ids {
     use azcord_command::twilight_model::id::{Id, marker::GuildMarker};
 
-    pub(super) fn guild_id(id: Option<u64>) -> anyhow::Result<Option<Id<GuildMarker>>> {
+    pub(crate) fn guild_id(id: Option<u64>) -> anyhow::Result<Option<Id<GuildMarker>>> {
         id.map(|id| Id::new_checked(id).ok_or_else(|| anyhow::anyhow!("guild id must not be 0")))
             .transpose()
     }

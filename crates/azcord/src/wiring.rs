@@ -1,7 +1,8 @@
-//! The one place the bot is assembled, for `azcord run` and for the local bot behind
-//! `azcord shell` and the tests: the Discord REST client first, then the audit sinks
-//! that post through it, the Azure connection, the plugins and the dispatcher, and
-//! last the gateway.
+//! The one place the bot is assembled, for `azcord run`, `azcord serve` and the local
+//! bot behind `azcord shell` and the tests: the Discord REST client first, then the
+//! audit sinks that post through it, the Azure connection, the plugins and the
+//! dispatcher, and last what receives the interactions: the gateway (`assemble`) or the
+//! HTTP interactions endpoint (`assemble_endpoint`), which share every step before it.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use azcord_command::{
     AuditSink, DispatchConfig, DispatchObserver, Dispatcher, Plugin, Policy, Registry,
     twilight_model::id::Id,
 };
-use azcord_gateway::{Bot, ChannelAuditSink, GatewayConfig, RestClient};
+use azcord_gateway::{Bot, ChannelAuditSink, Endpoint, EndpointConfig, GatewayConfig, RestClient};
 
 use crate::plugins::AzureSettings;
 
@@ -57,9 +58,30 @@ pub(crate) struct Assembly {
     pub(crate) bot: Bot,
 }
 
-/// Assembles the bot from `config`. The REST client exists before the audit sink and
-/// the sink before the dispatcher, so an event recorded at any point reaches the channel.
+/// Assembles the bot from `config`, receiving interactions over the gateway.
 pub(crate) async fn assemble(config: WiringConfig) -> anyhow::Result<Assembly> {
+    let (gateway, rest, dispatcher) = assemble_dispatcher(config).await?;
+    let bot = azcord_gateway::connect_with(gateway, rest, dispatcher.clone()).await?;
+    Ok(Assembly { dispatcher, bot })
+}
+
+/// Assembles the bot from `config`, receiving interactions at the HTTP interactions
+/// endpoint, with its commands registered and not yet serving; the gateway settings
+/// for shards are not used.
+pub(crate) async fn assemble_endpoint(
+    config: WiringConfig,
+    endpoint: EndpointConfig,
+) -> anyhow::Result<Endpoint> {
+    let (gateway, rest, dispatcher) = assemble_dispatcher(config).await?;
+    Ok(azcord_gateway::connect_endpoint(gateway, rest, dispatcher, endpoint).await?)
+}
+
+/// Everything but what receives the interactions. The REST client exists before the
+/// audit sink and the sink before the dispatcher, so an event recorded at any point
+/// reaches the channel.
+async fn assemble_dispatcher(
+    config: WiringConfig,
+) -> anyhow::Result<(GatewayConfig, RestClient, Dispatcher)> {
     let audit_channel = config.audit_channel.map(audit_channel_id).transpose()?;
     let rest = RestClient::new(&config.gateway)?;
     let audit_sinks: Vec<Arc<dyn AuditSink>> = audit_channel
@@ -81,8 +103,7 @@ pub(crate) async fn assemble(config: WiringConfig) -> anyhow::Result<Assembly> {
         config.observers,
         audit_sinks,
     );
-    let bot = azcord_gateway::connect_with(config.gateway, rest, dispatcher.clone()).await?;
-    Ok(Assembly { dispatcher, bot })
+    Ok((config.gateway, rest, dispatcher))
 }
 
 /// The audit channel's id, which Discord never gives as 0.

@@ -8,6 +8,7 @@ mod gateway;
 mod pty;
 mod replies;
 mod run;
+mod serve;
 mod shell;
 mod support;
 mod telemetry;
