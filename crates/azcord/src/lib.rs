@@ -4,6 +4,7 @@
 mod azure;
 mod cli;
 mod config;
+pub mod fuzzing;
 pub mod local;
 mod output;
 pub mod plugins;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 mod azure;
+mod fuzz_corpus;
 mod gateway;
 mod pty;
 mod replies;
