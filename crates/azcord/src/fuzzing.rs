@@ -46,12 +46,17 @@ pub fn endpoint_request(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    let key = SigningKey::from_bytes(&[7; 32]);
-    let public_key = hex(key.verifying_key().as_bytes());
-    let config = EndpointConfig {
-        body_limit: 4096,
-        ..EndpointConfig::new(PublicKey::from_hex(&public_key).expect("a valid test key"))
-    };
+    // Deriving keys is the slow part; once per process leaves the time to the checks.
+    static KEYS: OnceLock<(SigningKey, EndpointConfig)> = OnceLock::new();
+    let (key, config) = KEYS.get_or_init(|| {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let public_key = hex(key.verifying_key().as_bytes());
+        let config = EndpointConfig {
+            body_limit: 4096,
+            ..EndpointConfig::new(PublicKey::from_hex(&public_key).expect("a valid test key"))
+        };
+        (key, config)
+    });
     let now = UNIX_EPOCH + Duration::from_secs(1_750_000_000);
     let timestamp = "1750000000";
     let mut headers = http::HeaderMap::new();
@@ -71,7 +76,7 @@ pub fn endpoint_request(data: &[u8]) {
         insert(&mut headers, "x-signature-timestamp", timestamp);
         (body, false)
     };
-    let result = azcord_gateway::inspect(&config, &headers, body, now);
+    let result = azcord_gateway::inspect(config, &headers, body, now);
     if body.len() > config.body_limit {
         assert_eq!(result.err(), Some(Rejection::TooLarge));
         return;
