@@ -69,7 +69,8 @@ name_type!(
 );
 
 name_type!(
-    /// A template deployment name: 1-64 letters, digits, `_`, `-`, `.`, `(` or `)`.
+    /// A template deployment name: 1-64 letters, digits, `_`, `-`, `.`, `(` or `)`, not
+    /// only dots.
     DeploymentName, "deployment name", check_deployment
 );
 
@@ -123,6 +124,11 @@ fn check_deployment(input: &str) -> Result<(), &'static str> {
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')'))
     {
         return Err("use only letters, digits, `_`, `-`, `.`, `(` and `)`");
+    }
+    // `.` and `..` would be resolved away as URL path segments, addressing another
+    // resource than the one named.
+    if input.chars().all(|c| c == '.') {
+        return Err("it must not be only dots");
     }
     Ok(())
 }
@@ -265,7 +271,7 @@ mod tests {
             );
         }
         assert!(DeploymentName::new("azcord-1a2b3c4(x).y_z").is_ok());
-        for bad in ["azcord/1", "a b", "", &"a".repeat(65)] {
+        for bad in ["azcord/1", "a b", "", &"a".repeat(65), ".", ".."] {
             assert!(DeploymentName::new(bad).is_err(), "{bad}");
         }
     }

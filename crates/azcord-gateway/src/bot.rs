@@ -207,39 +207,8 @@ pub async fn connect_with(
     rest: RestClient,
     dispatcher: Dispatcher,
 ) -> Result<Bot, GatewayError> {
-    install_crypto_provider();
+    let application_id = prepare_application(&config, &rest, &dispatcher).await?;
     let client = rest.client();
-
-    let application = request("fetch the application", client.current_user_application()).await?;
-    let application_id = application.id;
-    tracing::info!(application.id = %application_id, application.name = %application.name, "found application");
-
-    let definitions = dispatcher.registry().definitions();
-    let registration = sync_commands(&client, application_id, config.guild, &definitions)
-        .await
-        .map_err(|source| match source {
-            crate::registration::RegistrationError::Request(source) => {
-                http_error("register the slash commands", source)
-            }
-            other => GatewayError::Http {
-                what: "register the slash commands",
-                source: Box::new(other),
-            },
-        })?;
-    match (registration, config.guild) {
-        (Registration::Unchanged, _) => {
-            tracing::info!(commands = definitions.len(), "slash commands unchanged")
-        }
-        (Registration::Updated, Some(guild)) => {
-            tracing::info!(commands = definitions.len(), %guild, "registered slash commands in guild");
-        }
-        (Registration::Updated, None) => {
-            tracing::info!(
-                commands = definitions.len(),
-                "registered slash commands globally"
-            );
-        }
-    }
 
     let gateway = request("fetch the gateway information", client.gateway().authed()).await?;
     let limit = gateway.session_start_limit;
@@ -283,6 +252,50 @@ pub async fn connect_with(
         dispatcher,
         drain_timeout: config.drain_timeout,
     })
+}
+
+/// Finds the application behind the token of `config` and registers the commands of
+/// `dispatcher` if they changed: what the gateway and the interactions endpoint both do
+/// before they serve.
+pub(crate) async fn prepare_application(
+    config: &GatewayConfig,
+    rest: &RestClient,
+    dispatcher: &Dispatcher,
+) -> Result<Id<ApplicationMarker>, GatewayError> {
+    install_crypto_provider();
+    let client = rest.client();
+    let application = request("fetch the application", client.current_user_application()).await?;
+    let application_id = application.id;
+    tracing::info!(application.id = %application_id, application.name = %application.name, "found application");
+
+    let definitions = dispatcher.registry().definitions();
+    let registration = sync_commands(&client, application_id, config.guild, &definitions)
+        .await
+        .map_err(|source| match source {
+            crate::registration::RegistrationError::Request(source) => {
+                http_error("register the slash commands", source)
+            }
+            other => GatewayError::Http {
+                what: "register the slash commands",
+                source: Box::new(other),
+            },
+        })?;
+    match (registration, config.guild) {
+        (Registration::Unchanged, _) => {
+            tracing::info!(commands = definitions.len(), "slash commands unchanged")
+        }
+        (Registration::Updated, Some(guild)) => {
+            tracing::info!(commands = definitions.len(), %guild, "registered slash commands in guild");
+        }
+        (Registration::Updated, None) => {
+            tracing::info!(
+                commands = definitions.len(),
+                "registered slash commands globally"
+            );
+        }
+    }
+
+    Ok(application_id)
 }
 
 impl Bot {

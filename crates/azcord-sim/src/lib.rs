@@ -15,6 +15,7 @@ pub use arm::{
     SimResource, SimResourceGroup, SimVm, SimWebApp,
 };
 pub use discord::{
-    DiscordSim, DiscordSimConfig, GatewayRecord, InteractionEvent, InteractionHandle, Invocation,
-    RestCall, ShardState, SimError, SimMessage, SimUser,
+    DiscordSim, DiscordSimConfig, EndpointAnswer, EndpointError, GatewayRecord, InteractionEvent,
+    InteractionHandle, Invocation, RestCall, ShardState, Signing, SimError, SimMessage, SimUser,
+    WebhookDelivery,
 };

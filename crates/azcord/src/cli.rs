@@ -1,4 +1,5 @@
-//! The command line: `azcord run`, `azcord shell`, `azcord commands`, `azcord check-config`.
+//! The command line: `azcord run`, `azcord serve`, `azcord shell`, `azcord commands`,
+//! `azcord check-config`.
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -34,6 +35,8 @@ pub(crate) struct Cli {
 pub(crate) enum CliCommand {
     /// Connect to Discord and serve.
     Run(RunArgs),
+    /// Serve Discord's interactions as HTTP requests (the interactions endpoint URL).
+    Serve(ServeArgs),
     /// Try the bot in the terminal against the built-in Discord simulator.
     Shell(ShellArgs),
     /// Print the slash-command definitions as JSON, exactly as they are registered.
@@ -101,6 +104,43 @@ pub(crate) struct RunArgs {
     pub(crate) admin_addr: Option<SocketAddr>,
 
     /// The state file: open confirmations, operations in flight, gateway sessions.
+    #[arg(long = "state", env = "AZCORD_STATE", value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Where to serve POST /interactions, such as 0.0.0.0:8080.
+    #[arg(long, env = "AZCORD_LISTEN", value_name = "ADDR")]
+    pub(crate) listen: SocketAddr,
+
+    /// The application's public key from the developer portal, 64 hex digits.
+    #[arg(long, env = "DISCORD_PUBLIC_KEY", value_name = "HEX")]
+    pub(crate) public_key: Option<String>,
+
+    /// The bot token (prefer the environment variable); replies after the first go
+    /// over REST with it.
+    #[arg(
+        long = "token",
+        env = "DISCORD_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub(crate) token: Option<String>,
+
+    /// Another Discord-compatible REST API, such as http://127.0.0.1:8080.
+    #[arg(long, env = "DISCORD_API_URL", value_name = "URL")]
+    pub(crate) api_url: Option<String>,
+
+    /// Register the commands in this guild only, where changes show at once.
+    #[arg(long, env = "AZCORD_GUILD", value_name = "GUILD_ID")]
+    pub(crate) guild: Option<u64>,
+
+    /// Serve /healthz, /readyz and /metrics on this address.
+    #[arg(long, env = "AZCORD_ADMIN_ADDR", value_name = "ADDR")]
+    pub(crate) admin_addr: Option<SocketAddr>,
+    /// The state file: open confirmations, operations in flight. Replicas behind one
+    /// load balancer share a Redis store instead (`AZCORD_STORE_URL`).
     #[arg(long = "state", env = "AZCORD_STATE", value_name = "FILE")]
     pub(crate) state: Option<PathBuf>,
 }

@@ -4,10 +4,12 @@
 mod azure;
 mod cli;
 mod config;
+pub mod fuzzing;
 pub mod local;
 mod output;
 pub mod plugins;
 mod run;
+mod serve;
 mod shell;
 mod wiring;
 
@@ -51,6 +53,9 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         CliCommand::Run(args) => run::run(args, file, log_format)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        CliCommand::Serve(args) => serve::serve(args, file, log_format)
             .await
             .map(|()| ExitCode::SUCCESS),
         CliCommand::Shell(args) => shell::run(args, file, cli.config.is_some()).await,

@@ -1,6 +1,7 @@
 //! `azcord run`: connect to Discord and serve until SIGTERM or SIGINT.
 
 use std::{
+    net::SocketAddr,
     path::PathBuf,
     sync::Arc,
     time::{Duration, SystemTime},
@@ -11,12 +12,12 @@ use azcord_azure::AzureConfig;
 use azcord_command::{DispatchObserver, Finished, Secret};
 use azcord_gateway::{GatewayConfig, RestartPolicy, ShardPhase, ShardSelection, ShardSession};
 use azcord_telemetry::{AdminState, LogFormat, Metrics, TelemetryConfig};
-use tokio::sync::watch;
+use tokio::{sync::watch, task::JoinHandle};
 use twilight_ids::guild_id;
 
 use crate::{
     cli::RunArgs,
-    config::{FileConfig, ShardSettings, shard_selection},
+    config::{AzureSection, FileConfig, ShardSettings, shard_selection},
     wiring::{self, Assembly, AzureSource, StoreConfig, WiringConfig},
 };
 use azcord_store::{STATE_KEY_VARIABLE, SessionRecord, Store};
@@ -71,6 +72,7 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
     }
     let metrics = Metrics::new();
     let phase_metrics = metrics.clone();
+    let azure = azure_from_env(&file.azure)?;
     let gateway = GatewayConfig {
         token,
         api_url: args.api_url.or(file.discord.api_url),
@@ -82,23 +84,6 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
             phase_metrics.set_shard_state(shard, phase_label(phase));
         })),
         restart: RestartPolicy::default(),
-    };
-    let azure = if std::env::var_os("AZURE_SUBSCRIPTION_ID").is_some() {
-        let config = AzureConfig::from_process_env()?;
-        let config = AzureConfig {
-            credential: file.azure.credential(config.credential.clone()),
-            ..config
-        };
-        tracing::info!(credential = config.credential.name(), subscription = %config.subscription_id, endpoint = %config.resource_manager_endpoint, "connecting to Azure");
-        AzureSource::Connect {
-            config: Box::new(config),
-            what: "Azure",
-        }
-    } else {
-        tracing::warn!(
-            "AZURE_SUBSCRIPTION_ID is not set: the /vm and /aci commands will say Azure is not configured"
-        );
-        AzureSource::Unconfigured
     };
     let Assembly { bot, store, .. } = wiring::assemble(WiringConfig {
         gateway,
@@ -125,28 +110,14 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
     let sessions = bot.sessions();
 
     let (stop, stopped) = watch::channel(false);
-    let admin = match args.admin_addr.or(file.admin.addr) {
-        Some(addr) => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("could not listen on admin address {addr}"))?;
-            tracing::info!(%addr, "admin endpoints on /healthz, /readyz and /metrics");
-            let status = bot.status();
-            let state = AdminState {
-                metrics,
-                readiness: Arc::new(move || status.is_ready()),
-            };
-            let mut stopped = stopped.clone();
-            Some(tokio::spawn(azcord_telemetry::serve_admin(
-                listener,
-                state,
-                async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                },
-            )))
-        }
-        None => None,
-    };
+    let status = bot.status();
+    let admin = start_admin(
+        args.admin_addr.or(file.admin.addr),
+        metrics,
+        Arc::new(move || status.is_ready()),
+        stopped.clone(),
+    )
+    .await?;
 
     let ran = bot.run(shutdown_signal()).await;
     // Recorded however the gateway stopped: the next process resumes these sessions,
@@ -224,14 +195,14 @@ async fn record_sessions(store: &Store, sessions: &[ShardSession]) {
 }
 
 /// The environment variable `name` as a secret, if set.
-fn env_secret(name: &str) -> Option<Secret> {
+pub(crate) fn env_secret(name: &str) -> Option<Secret> {
     std::env::var(name).ok().map(Secret::new)
 }
 
 /// Where `azcord run` keeps its state by default: `$XDG_STATE_HOME/azcord/state.redb`,
 /// else `~/.local/state/azcord/state.redb`, else `azcord-state.redb` in the working
 /// directory.
-fn default_state_file() -> PathBuf {
+pub(crate) fn default_state_file() -> PathBuf {
     let nonempty = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
     match (nonempty("XDG_STATE_HOME"), nonempty("HOME")) {
         (Some(state), _) => PathBuf::from(state).join("azcord/state.redb"),
@@ -257,8 +228,54 @@ fn pod_hostname() -> anyhow::Result<String> {
     Ok(hostname.trim().to_owned())
 }
 
+/// The Azure the Azure plugins use: the subscription in `AZURE_SUBSCRIPTION_ID`, or none.
+pub(crate) fn azure_from_env(section: &AzureSection) -> anyhow::Result<AzureSource> {
+    let azure = if std::env::var_os("AZURE_SUBSCRIPTION_ID").is_some() {
+        let config = AzureConfig::from_process_env()?;
+        let config = AzureConfig {
+            credential: section.credential(config.credential.clone()),
+            ..config
+        };
+        tracing::info!(credential = config.credential.name(), subscription = %config.subscription_id, endpoint = %config.resource_manager_endpoint, "connecting to Azure");
+        AzureSource::Connect {
+            config: Box::new(config),
+            what: "Azure",
+        }
+    } else {
+        tracing::warn!(
+            "AZURE_SUBSCRIPTION_ID is not set: the /vm and /aci commands will say Azure is not configured"
+        );
+        AzureSource::Unconfigured
+    };
+    Ok(azure)
+}
+
+/// Serves `/healthz`, `/readyz` and `/metrics` on `addr`, if set, until `stopped` says stop.
+pub(crate) async fn start_admin(
+    addr: Option<SocketAddr>,
+    metrics: Metrics,
+    readiness: Arc<dyn Fn() -> bool + Send + Sync>,
+    mut stopped: watch::Receiver<bool>,
+) -> anyhow::Result<Option<JoinHandle<std::io::Result<()>>>> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("could not listen on admin address {addr}"))?;
+    tracing::info!(%addr, "admin endpoints on /healthz, /readyz and /metrics");
+    let state = AdminState { metrics, readiness };
+    Ok(Some(tokio::spawn(azcord_telemetry::serve_admin(
+        listener,
+        state,
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        },
+    ))))
+}
+
 /// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -280,7 +297,7 @@ async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
-fn phase_label(phase: ShardPhase) -> &'static str {
+pub(crate) fn phase_label(phase: ShardPhase) -> &'static str {
     match phase {
         ShardPhase::Closed => "disconnected",
         phase => phase.as_str(),
@@ -288,7 +305,7 @@ fn phase_label(phase: ShardPhase) -> &'static str {
 }
 
 /// Feeds dispatch outcomes and acknowledgement latencies into the metrics.
-struct MetricsObserver(Metrics);
+pub(crate) struct MetricsObserver(pub(crate) Metrics);
 
 impl DispatchObserver for MetricsObserver {
     fn acknowledged(&self, _: Option<&str>, latency: Duration) {
@@ -302,10 +319,10 @@ impl DispatchObserver for MetricsObserver {
     }
 }
 
-mod twilight_ids {
+pub(crate) mod twilight_ids {
     use azcord_command::twilight_model::id::{Id, marker::GuildMarker};
 
-    pub(super) fn guild_id(id: Option<u64>) -> anyhow::Result<Option<Id<GuildMarker>>> {
+    pub(crate) fn guild_id(id: Option<u64>) -> anyhow::Result<Option<Id<GuildMarker>>> {
         id.map(|id| Id::new_checked(id).ok_or_else(|| anyhow::anyhow!("guild id must not be 0")))
             .transpose()
     }

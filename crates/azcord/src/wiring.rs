@@ -1,7 +1,8 @@
-//! The one place the bot is assembled, for `azcord run` and for the local bot behind
-//! `azcord shell` and the tests: the Discord REST client first, then the audit sinks
-//! that post through it, the Azure connection, the plugins and the dispatcher, and
-//! last the gateway.
+//! The one place the bot is assembled, for `azcord run`, `azcord serve` and the local
+//! bot behind `azcord shell` and the tests: the Discord REST client first, then the
+//! audit sinks that post through it, the Azure connection, the plugins and the
+//! dispatcher, and last what receives the interactions: the gateway (`assemble`) or the
+//! HTTP interactions endpoint (`assemble_endpoint`), which share every step before it.
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -11,7 +12,7 @@ use azcord_command::{
     AuditSink, DispatchConfig, DispatchObserver, Dispatcher, Plugin, Policy, Registry, Secret,
     twilight_model::id::Id,
 };
-use azcord_gateway::{Bot, ChannelAuditSink, GatewayConfig, RestClient};
+use azcord_gateway::{Bot, ChannelAuditSink, Endpoint, EndpointConfig, GatewayConfig, RestClient};
 use azcord_store::{
     EmbeddedBackend, RedisBackend, RedisConfig, STATE_KEY_VARIABLE, StateKey, Store, StoreErrorKind,
 };
@@ -62,6 +63,15 @@ pub(crate) struct StoreConfig {
     pub(crate) key: Option<Secret>,
 }
 
+/// What `assemble` and `assemble_endpoint` share: all but what receives interactions.
+struct Parts {
+    gateway: GatewayConfig,
+    rest: RestClient,
+    dispatcher: Dispatcher,
+    store: Store,
+    identify_window: Duration,
+}
+
 /// Which Azure the Azure plugins talk to.
 pub(crate) enum AzureSource {
     /// Connect with this configuration; `what` names it in the error if that fails.
@@ -86,11 +96,39 @@ pub(crate) struct Assembly {
     pub(crate) store: Store,
 }
 
-/// Assembles the bot from `config`. The REST client exists before the audit sink and
-/// the sink before the dispatcher, so an event recorded at any point reaches the channel.
-/// The shards identify in turns taken in the store, so that processes sharing it keep
-/// to Discord's identify limit together.
+/// Assembles the bot from `config`, receiving interactions over the gateway. The shards
+/// identify in turns taken in the store, so that processes sharing it keep to Discord's
+/// identify limit together.
 pub(crate) async fn assemble(config: WiringConfig) -> anyhow::Result<Assembly> {
+    let parts = assemble_dispatcher(config).await?;
+    let bot = azcord_gateway::connect_with(parts.gateway, parts.rest, parts.dispatcher.clone())
+        .await?
+        .share_identifies(parts.store.clone(), parts.identify_window);
+    Ok(Assembly {
+        dispatcher: parts.dispatcher,
+        bot,
+        store: parts.store,
+    })
+}
+
+/// Assembles the bot from `config`, receiving interactions at the HTTP interactions
+/// endpoint, with its commands registered and not yet serving; the gateway settings
+/// for shards are not used.
+pub(crate) async fn assemble_endpoint(
+    config: WiringConfig,
+    endpoint: EndpointConfig,
+) -> anyhow::Result<Endpoint> {
+    let parts = assemble_dispatcher(config).await?;
+    Ok(
+        azcord_gateway::connect_endpoint(parts.gateway, parts.rest, parts.dispatcher, endpoint)
+            .await?,
+    )
+}
+
+/// Everything but what receives the interactions. The REST client exists before the
+/// audit sink and the sink before the dispatcher, so an event recorded at any point
+/// reaches the channel.
+async fn assemble_dispatcher(config: WiringConfig) -> anyhow::Result<Parts> {
     let audit_channel = config.audit_channel.map(audit_channel_id).transpose()?;
     let store = open_store(&config.store).await?;
     let rest = RestClient::new(&config.gateway)?;
@@ -113,13 +151,12 @@ pub(crate) async fn assemble(config: WiringConfig) -> anyhow::Result<Assembly> {
         config.observers,
         audit_sinks,
     );
-    let bot = azcord_gateway::connect_with(config.gateway, rest, dispatcher.clone())
-        .await?
-        .share_identifies(store.clone(), config.identify_window);
-    Ok(Assembly {
+    Ok(Parts {
+        gateway: config.gateway,
+        rest,
         dispatcher,
-        bot,
         store,
+        identify_window: config.identify_window,
     })
 }
 

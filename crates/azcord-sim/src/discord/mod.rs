@@ -6,8 +6,9 @@
 //!
 //! Layout: `session` keeps sequence numbers and replay buffers, `gateway` runs the
 //! WebSocket connections, `rest` the HTTP routes, `interaction` the callback and webhook
-//! rules, `messages` the message bodies and limits, and `payload` builds twilight-model
-//! structs. Everything shares one `state::State` behind a mutex.
+//! rules, `messages` the message bodies and limits, `payload` builds twilight-model
+//! structs, and `webhook` delivers interactions to an interactions endpoint URL instead
+//! of the gateway. Everything shares one `state::State` behind a mutex.
 
 mod api_error;
 mod gateway;
@@ -21,6 +22,7 @@ mod rest;
 mod session;
 mod snowflake;
 mod state;
+mod webhook;
 
 use std::{
     io,
@@ -52,6 +54,7 @@ use twilight_model::{
     id::Id,
 };
 
+pub use self::webhook::{EndpointAnswer, EndpointError, Signing, WebhookDelivery};
 use self::{
     gateway::{CloseReason, ConnectionCommand, opcode_frame},
     interaction::InteractionRecord,
@@ -360,6 +363,84 @@ impl DiscordSim {
         })
     }
 
+    // ---- webhook delivery ----
+
+    /// The application's Ed25519 public key, as the developer portal shows it, for the
+    /// bot's `DISCORD_PUBLIC_KEY`.
+    pub fn public_key(&self) -> String {
+        self.shared.webhooks.public_key_hex()
+    }
+
+    /// Sets the interactions endpoint URL, such as `http://127.0.0.1:PORT/interactions`:
+    /// from now on interactions are signed and POSTed there instead of sent over the
+    /// gateway, and the endpoint's answer is their response. `None` goes back to the
+    /// gateway.
+    pub fn set_interactions_endpoint(&self, url: Option<String>) {
+        self.shared.webhooks.set_endpoint(url);
+    }
+
+    /// A user runs a slash command, delivered to the interactions endpoint signed as
+    /// `signing` says; see [`DiscordSim::set_interactions_endpoint`].
+    pub fn invoke_signed(&self, call: Invocation, signing: Signing) -> InteractionHandle {
+        self.start_interaction_signed(
+            InteractionType::ApplicationCommand,
+            call.user,
+            call.guild_id,
+            call.channel_id,
+            InteractionData::ApplicationCommand(Box::new(call.data)),
+            None,
+            signing,
+        )
+    }
+
+    /// Sends Discord's PING to the interactions endpoint, as the developer portal does
+    /// when the URL is saved, and returns the answer.
+    ///
+    /// # Errors
+    ///
+    /// If no endpoint is set or it cannot be reached.
+    pub async fn ping_endpoint(&self) -> Result<EndpointAnswer, EndpointError> {
+        // What Discord sends when the URL is saved in the developer portal.
+        let body = serde_json::json!({
+            "app_permissions": "0",
+            "application_id": self.shared.config.application_id.to_string(),
+            "authorizing_integration_owners": {},
+            "entitlements": [],
+            "id": self.shared.ids.next().to_string(),
+            "token": format!("aW50ZXJhY3Rpb246{}", random_hex(64)),
+            "type": 1,
+            "user": {
+                "avatar": null,
+                "discriminator": "0000",
+                "global_name": "Discord",
+                "id": "643945264868098049",
+                "public_flags": 1,
+                "username": "discord",
+            },
+            "version": 1,
+        });
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        self.post_to_endpoint(body, Signing::Valid).await
+    }
+
+    /// POSTs any body to the interactions endpoint, signed as `signing` says.
+    ///
+    /// # Errors
+    ///
+    /// If no endpoint is set or it cannot be reached.
+    pub async fn post_to_endpoint(
+        &self,
+        body: Vec<u8>,
+        signing: Signing,
+    ) -> Result<EndpointAnswer, EndpointError> {
+        self.shared.webhooks.post(body.into(), signing).await
+    }
+
+    /// Every interaction delivered to the interactions endpoint so far, once answered.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.shared.webhooks.log()
+    }
+
     // ---- faults ----
 
     /// Sends opcode 7 RECONNECT; dispatches are buffered until the shard resumes.
@@ -561,6 +642,30 @@ impl DiscordSim {
         data: InteractionData,
         source: Option<(u64, twilight_model::channel::Message)>,
     ) -> InteractionHandle {
+        self.start_interaction_signed(
+            kind,
+            user,
+            guild_id,
+            channel_id,
+            data,
+            source,
+            Signing::Valid,
+        )
+    }
+
+    /// Starts an interaction: over the gateway, or to the interactions endpoint signed
+    /// as `signing` says when one is set.
+    #[allow(clippy::too_many_arguments, reason = "the parts of one interaction")]
+    fn start_interaction_signed(
+        &self,
+        kind: InteractionType,
+        user: SimUser,
+        guild_id: Option<u64>,
+        channel_id: u64,
+        data: InteractionData,
+        source: Option<(u64, twilight_model::channel::Message)>,
+        signing: Signing,
+    ) -> InteractionHandle {
         let config = &self.shared.config;
         let id = Id::new(self.shared.ids.next());
         let token = format!("aW50ZXJhY3Rpb246{id}:{}", random_hex(64));
@@ -582,7 +687,7 @@ impl DiscordSim {
             interaction: Some(id),
         };
         let shard = shard_for_guild(guild_id, config.shard_count);
-        {
+        let delivery = {
             let mut state = self.shared.lock();
             state.channel_guilds.insert(channel_id, guild_id);
             state.interactions.insert(
@@ -604,7 +709,15 @@ impl DiscordSim {
                 },
             );
             state.interaction_tokens.insert(token.clone(), id);
-            state.dispatch(shard, dispatch);
+            if self.shared.webhooks.endpoint().is_some() {
+                Some(dispatch.data)
+            } else {
+                state.dispatch(shard, dispatch);
+                None
+            }
+        };
+        if let Some(data) = delivery {
+            webhook::deliver(&self.shared, id, token.clone(), data, signing);
         }
         InteractionHandle::new(id, token, Arc::clone(&self.shared), events)
     }

@@ -737,6 +737,13 @@ fn callback_response(shared: &Shared, outcome: &CallbackOutcome) -> Value {
     json!({ "interaction": callback, "resource": resource })
 }
 
+/// Lets the answer of an interaction's webhook delivery land before a webhook request
+/// about it: an edit must not overtake the deferral it edits.
+async fn wait_delivered(shared: &Shared, token: &str) {
+    let patience = shared.config.interaction_ack_deadline + Duration::from_secs(1);
+    shared.webhooks.wait_delivered(token, patience).await;
+}
+
 fn webhook_app(shared: &Shared, app: &str) -> Result<(u64, u64), ApiError> {
     Ok((
         snowflake(app).map_err(|_| ApiError::unknown_webhook())?,
@@ -749,6 +756,7 @@ async fn create_followup(
     Path((app, token)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult {
+    wait_delivered(&shared, &token).await;
     let app = webhook_app(&shared, &app)?;
     let id = {
         let ids = &shared.ids;
@@ -763,6 +771,7 @@ async fn get_webhook_message(
     State(shared): Sim,
     Path((app, token, message)): Path<(String, String, String)>,
 ) -> ApiResult {
+    wait_delivered(&shared, &token).await;
     let app = webhook_app(&shared, &app)?;
     let target = WebhookMessage::parse(&message)?;
     let id = shared
@@ -776,6 +785,7 @@ async fn edit_webhook_message(
     Path((app, token, message)): Path<(String, String, String)>,
     body: Bytes,
 ) -> ApiResult {
+    wait_delivered(&shared, &token).await;
     let app = webhook_app(&shared, &app)?;
     let target = WebhookMessage::parse(&message)?;
     let id = shared
@@ -788,6 +798,7 @@ async fn delete_webhook_message(
     State(shared): Sim,
     Path((app, token, message)): Path<(String, String, String)>,
 ) -> ApiResult {
+    wait_delivered(&shared, &token).await;
     let app = webhook_app(&shared, &app)?;
     let target = WebhookMessage::parse(&message)?;
     shared

@@ -22,6 +22,7 @@ use super::{
     payload::MessageInteraction,
     session::{Dispatch, ShardSlot},
     snowflake::SnowflakeGenerator,
+    webhook::Webhooks,
 };
 
 /// What the next REST calls answer instead of running their handler.
@@ -62,6 +63,8 @@ pub(crate) struct Shared {
     gateway_changes: watch::Sender<()>,
     /// Every message the bot posts to a channel outside interactions.
     pub(crate) channel_messages: broadcast::Sender<SimMessage>,
+    /// The key pair and endpoint of webhook delivery.
+    pub(crate) webhooks: Webhooks,
 }
 
 impl Shared {
@@ -79,6 +82,7 @@ impl Shared {
             state: Mutex::new(state),
             gateway_changes: watch::Sender::new(()),
             channel_messages: broadcast::Sender::new(1024),
+            webhooks: Webhooks::default(),
         }
     }
 

@@ -4,11 +4,13 @@
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 mod azure;
+mod fuzz_corpus;
 mod gateway;
 mod gateway_state;
 mod pty;
 mod replies;
 mod run;
+mod serve;
 mod shell;
 mod support;
 mod telemetry;
