@@ -109,6 +109,10 @@ struct Round {
     max: Duration,
     idle: Rss,
     peak_rss_kib: u64,
+    /// The contender's CPU time (user and system, all threads) from the first
+    /// interaction to the last acknowledgement, divided by the interactions: unlike
+    /// latency, hardly moved by other work on the machine.
+    cpu_per_interaction: Duration,
 }
 
 /// Resident memory at one moment, split by what backs it.
@@ -157,11 +161,12 @@ async fn bench(cli: &Cli) -> anyhow::Result<()> {
             let result = one_round(cli.interactions, contender).await?;
             let name = if is_azcord { "azcord" } else { "floor" };
             eprintln!(
-                "round {round} {name:>6}: {:>7.0}/s p50 {:>4} ms p99 {:>4} ms max {:>4} ms idle {:>6} KiB peak {:>6} KiB",
+                "round {round} {name:>6}: {:>7.0}/s p50 {:>4} ms p99 {:>4} ms max {:>4} ms cpu {:>4} µs idle {:>6} KiB peak {:>6} KiB",
                 result.throughput,
                 result.p50.as_millis(),
                 result.p99.as_millis(),
                 result.max.as_millis(),
+                result.cpu_per_interaction.as_micros(),
                 result.idle.total_kib,
                 result.peak_rss_kib
             );
@@ -260,6 +265,7 @@ async fn one_round(interactions: usize, contender: Contender<'_>) -> anyhow::Res
     } = start(contender).await?;
     let idle = Rss::of(child.0.id())?;
 
+    let cpu_before = cpu_ticks(child.0.id())?;
     let started = Instant::now();
     let handles: Vec<_> = (0..interactions)
         .map(|index| {
@@ -279,6 +285,7 @@ async fn one_round(interactions: usize, contender: Contender<'_>) -> anyhow::Res
     }
     let elapsed = started.elapsed();
     let peak_rss_kib = rss_kib(child.0.id(), "VmHWM")?;
+    let cpu = cpu_ticks(child.0.id())?.saturating_sub(cpu_before);
     let mut latencies = sim.ack_latencies();
     anyhow::ensure!(
         latencies.len() == interactions,
@@ -294,6 +301,8 @@ async fn one_round(interactions: usize, contender: Contender<'_>) -> anyhow::Res
         max: latencies.last().copied().unwrap_or_default(),
         idle,
         peak_rss_kib,
+        cpu_per_interaction: Duration::from_millis(cpu * 1000 / TICKS_PER_SECOND)
+            / u32::try_from(interactions.max(1)).unwrap_or(u32::MAX),
     })
 }
 
@@ -329,11 +338,14 @@ fn report(cli: &Cli, azcord: &[Round], floor: &[Round]) {
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
-    let rows: [(&str, Measure); 8] = [
+    let rows: [(&str, Measure); 9] = [
         ("throughput (interactions/s)", |r| r.throughput),
         ("ack latency p50 (ms)", |r| r.p50.as_secs_f64() * 1000.0),
         ("ack latency p99 (ms)", |r| r.p99.as_secs_f64() * 1000.0),
         ("ack latency max (ms)", |r| r.max.as_secs_f64() * 1000.0),
+        ("CPU per interaction (µs)", |r| {
+            r.cpu_per_interaction.as_secs_f64() * 1e6
+        }),
         ("idle RSS (MiB)", |r| r.idle.total_kib as f64 / 1024.0),
         ("of which anonymous (MiB)", |r| {
             r.idle.anonymous_kib as f64 / 1024.0
@@ -362,6 +374,28 @@ fn percentile(sorted: &[Duration], percent: usize) -> Duration {
     }
     let index = (sorted.len() * percent).div_ceil(100).saturating_sub(1);
     sorted[index.min(sorted.len() - 1)]
+}
+
+/// The clock ticks per second of /proc/PID/stat (USER_HZ), 100 on Linux.
+const TICKS_PER_SECOND: u64 = 100;
+
+/// The CPU time a process has used, user and system, in clock ticks.
+fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name, in parentheses, may hold spaces: count fields after it.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15; the state (field 3) is the first after ')'.
+    let ticks = |index: usize| -> anyhow::Result<u64> {
+        fields
+            .get(index - 3)
+            .with_context(|| format!("/proc/{pid}/stat has no field {index}"))?
+            .parse()
+            .with_context(|| format!("field {index} of /proc/{pid}/stat is not a number"))
+    };
+    Ok(ticks(14)? + ticks(15)?)
 }
 
 /// A field of /proc/PID/status in KiB, such as VmRSS or VmHWM (the peak).
