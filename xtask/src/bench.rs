@@ -11,6 +11,10 @@ pub(crate) struct BenchArgs {
     /// Rounds per contender; the report gives medians.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
+    /// The cargo profile to build and measure: `profiling` is release with its
+    /// symbols kept, for `perf` on the same code.
+    #[arg(long, default_value = "release")]
+    profile: String,
     /// Measure `cargo xtask deploy` against the ARM simulator instead.
     #[arg(long)]
     deploy: bool,
@@ -22,7 +26,8 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     crate::cargo(&[
         "build",
-        "--release",
+        "--profile",
+        &args.profile,
         "--locked",
         "-p",
         "azcord",
@@ -30,7 +35,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "azcord-bench",
     ])?;
     let root = crate::project_root();
-    let release = crate::stamp::target_dir().join("release");
+    let release = crate::stamp::target_dir().join(&args.profile);
     let bench = release.join("azcord-bench");
     let azcord = release.join("azcord");
     let status = std::process::Command::new(&bench)

@@ -57,6 +57,13 @@ enum Mode {
         #[arg(long, default_value_t = 100)]
         presses: usize,
     },
+    /// Start a contender against the simulator and keep it idle until standard input
+    /// closes, for profiling it by hand (`perf record -p PID`, /proc/PID/smaps).
+    Hold {
+        /// Hold the floor instead of azcord.
+        #[arg(long)]
+        floor: bool,
+    },
     /// Run the bare twilight floor against a Discord-compatible server (used by the bench itself).
     Floor {
         #[arg(long)]
@@ -89,6 +96,7 @@ fn main() -> anyhow::Result<()> {
             Duration::from_millis(retry_after_ms),
         )),
         Some(Mode::Shell { presses }) => runtime.block_on(shell::run(presses)),
+        Some(Mode::Hold { floor }) => runtime.block_on(hold(&cli, floor)),
         None => runtime.block_on(bench(&cli)),
     }
 }
@@ -99,8 +107,33 @@ struct Round {
     p50: Duration,
     p99: Duration,
     max: Duration,
-    idle_rss_kib: u64,
+    idle: Rss,
     peak_rss_kib: u64,
+    /// The contender's CPU time (user and system, all threads) from the first
+    /// interaction to the last acknowledgement, divided by the interactions: unlike
+    /// latency, hardly moved by other work on the machine.
+    cpu_per_interaction: Duration,
+}
+
+/// Resident memory at one moment, split by what backs it.
+#[derive(Debug, Clone, Copy)]
+struct Rss {
+    /// All of it (VmRSS).
+    total_kib: u64,
+    /// Heap, stacks and other anonymous memory (RssAnon).
+    anonymous_kib: u64,
+    /// Pages of the binary and the libraries (RssFile).
+    file_kib: u64,
+}
+
+impl Rss {
+    fn of(pid: u32) -> anyhow::Result<Self> {
+        Ok(Self {
+            total_kib: rss_kib(pid, "VmRSS")?,
+            anonymous_kib: rss_kib(pid, "RssAnon")?,
+            file_kib: rss_kib(pid, "RssFile")?,
+        })
+    }
 }
 
 async fn bench(cli: &Cli) -> anyhow::Result<()> {
@@ -120,44 +153,21 @@ async fn bench(cli: &Cli) -> anyhow::Result<()> {
             [false, true]
         };
         for is_azcord in order {
-            let result = if is_azcord {
-                one_round(cli.interactions, |sim| {
-                    Command::new(&cli.azcord)
-                        .arg("run")
-                        .env("DISCORD_TOKEN", &sim.config().token)
-                        .env("DISCORD_API_URL", sim.api_url())
-                        .env("DISCORD_GATEWAY_URL", sim.gateway_url())
-                        .env("RUST_LOG", "warn")
-                        .env_remove("HONEYCOMB_API_KEY")
-                        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-                        .stdout(Stdio::null())
-                        .spawn()
-                })
-                .await?
+            let contender = if is_azcord {
+                Contender::Azcord(&cli.azcord)
             } else {
-                one_round(cli.interactions, |sim| {
-                    Command::new(&me)
-                        .args([
-                            "floor",
-                            "--api-url",
-                            &sim.api_url(),
-                            "--gateway-url",
-                            &sim.gateway_url(),
-                        ])
-                        .args(["--token", &sim.config().token])
-                        .stdout(Stdio::null())
-                        .spawn()
-                })
-                .await?
+                Contender::Floor(&me)
             };
+            let result = one_round(cli.interactions, contender).await?;
             let name = if is_azcord { "azcord" } else { "floor" };
             eprintln!(
-                "round {round} {name:>6}: {:>7.0}/s p50 {:>4} ms p99 {:>4} ms max {:>4} ms idle {:>6} KiB peak {:>6} KiB",
+                "round {round} {name:>6}: {:>7.0}/s p50 {:>4} ms p99 {:>4} ms max {:>4} ms cpu {:>4} µs idle {:>6} KiB peak {:>6} KiB",
                 result.throughput,
                 result.p50.as_millis(),
                 result.p99.as_millis(),
                 result.max.as_millis(),
-                result.idle_rss_kib,
+                result.cpu_per_interaction.as_micros(),
+                result.idle.total_kib,
                 result.peak_rss_kib
             );
             if is_azcord {
@@ -171,16 +181,65 @@ async fn bench(cli: &Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn one_round(
-    interactions: usize,
-    spawn: impl FnOnce(&DiscordSim) -> std::io::Result<Child>,
-) -> anyhow::Result<Round> {
+/// A process to measure.
+#[derive(Clone, Copy)]
+enum Contender<'a> {
+    /// The release `azcord run`, at this path.
+    Azcord(&'a std::path::Path),
+    /// The bare twilight loop: this program's `floor` mode, at this path.
+    Floor(&'a std::path::Path),
+}
+
+impl Contender<'_> {
+    fn spawn(self, sim: &DiscordSim) -> std::io::Result<Child> {
+        match self {
+            Self::Azcord(path) => Command::new(path)
+                .arg("run")
+                .env("DISCORD_TOKEN", &sim.config().token)
+                .env("DISCORD_API_URL", sim.api_url())
+                .env("DISCORD_GATEWAY_URL", sim.gateway_url())
+                .env("RUST_LOG", "warn")
+                .env_remove("HONEYCOMB_API_KEY")
+                .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .spawn(),
+            Self::Floor(path) => Command::new(path)
+                .args([
+                    "floor",
+                    "--api-url",
+                    &sim.api_url(),
+                    "--gateway-url",
+                    &sim.gateway_url(),
+                ])
+                .args(["--token", &sim.config().token])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .spawn(),
+        }
+    }
+}
+
+/// A contender connected to its own simulator, idle, with the `/ping` it registered.
+struct Running {
+    sim: DiscordSim,
+    child: Guard,
+    ping: twilight_model::application::interaction::application_command::CommandData,
+}
+
+/// Starts the simulator and `contender` against it, and waits until every shard is
+/// connected and `/ping` is registered.
+async fn start(contender: Contender<'_>) -> anyhow::Result<Running> {
     let sim = DiscordSim::start(DiscordSimConfig {
         wait_timeout: Duration::from_secs(60),
         ..DiscordSimConfig::default()
     })
     .await?;
-    let mut child = Guard(spawn(&sim).context("could not start the contender")?);
+    let child = Guard(
+        contender
+            .spawn(&sim)
+            .context("could not start the contender")?,
+    );
     tokio::time::timeout(Duration::from_secs(60), sim.wait_until_ready())
         .await
         .context("the contender did not connect within 60 s")?;
@@ -190,13 +249,23 @@ async fn one_round(
         .iter()
         .chain(&global)
         .find(|command| command.name == "ping");
-    let data = match ping {
+    let ping = match ping {
         Some(_) => sim.command_data(Some(sim.config().guild_id), "ping", Vec::new()),
         None => None,
     }
     .context("the contender registered no /ping")?;
-    let idle_rss_kib = rss_kib(child.0.id(), "VmRSS")?;
+    Ok(Running { sim, child, ping })
+}
 
+async fn one_round(interactions: usize, contender: Contender<'_>) -> anyhow::Result<Round> {
+    let Running {
+        sim,
+        mut child,
+        ping: data,
+    } = start(contender).await?;
+    let idle = Rss::of(child.0.id())?;
+
+    let cpu_before = cpu_ticks(child.0.id())?;
     let started = Instant::now();
     let handles: Vec<_> = (0..interactions)
         .map(|index| {
@@ -216,6 +285,7 @@ async fn one_round(
     }
     let elapsed = started.elapsed();
     let peak_rss_kib = rss_kib(child.0.id(), "VmHWM")?;
+    let cpu = cpu_ticks(child.0.id())?.saturating_sub(cpu_before);
     let mut latencies = sim.ack_latencies();
     anyhow::ensure!(
         latencies.len() == interactions,
@@ -229,9 +299,34 @@ async fn one_round(
         p50: percentile(&latencies, 50),
         p99: percentile(&latencies, 99),
         max: latencies.last().copied().unwrap_or_default(),
-        idle_rss_kib,
+        idle,
         peak_rss_kib,
+        cpu_per_interaction: Duration::from_millis(cpu * 1000 / TICKS_PER_SECOND)
+            / u32::try_from(interactions.max(1)).unwrap_or(u32::MAX),
     })
+}
+
+/// `azcord-bench hold`: starts a contender against the simulator and keeps it idle
+/// until standard input closes, so that it can be looked at with `perf` or through
+/// /proc.
+async fn hold(cli: &Cli, floor: bool) -> anyhow::Result<()> {
+    let me = std::env::current_exe()?;
+    let contender = if floor {
+        Contender::Floor(&me)
+    } else {
+        Contender::Azcord(&cli.azcord)
+    };
+    let running = start(contender).await?;
+    let pid = running.child.0.id();
+    let idle = Rss::of(pid)?;
+    println!(
+        "pid {pid} idle: RSS {} KiB, of which anonymous {} KiB and file-backed {} KiB",
+        idle.total_kib, idle.anonymous_kib, idle.file_kib
+    );
+    println!("close standard input (Ctrl-D) to stop it");
+    let mut rest = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut rest).await?;
+    Ok(())
 }
 
 /// Reads one figure off a round.
@@ -243,12 +338,21 @@ fn report(cli: &Cli, azcord: &[Round], floor: &[Round]) {
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
-    let rows: [(&str, Measure); 6] = [
+    let rows: [(&str, Measure); 9] = [
         ("throughput (interactions/s)", |r| r.throughput),
         ("ack latency p50 (ms)", |r| r.p50.as_secs_f64() * 1000.0),
         ("ack latency p99 (ms)", |r| r.p99.as_secs_f64() * 1000.0),
         ("ack latency max (ms)", |r| r.max.as_secs_f64() * 1000.0),
-        ("idle RSS (MiB)", |r| r.idle_rss_kib as f64 / 1024.0),
+        ("CPU per interaction (µs)", |r| {
+            r.cpu_per_interaction.as_secs_f64() * 1e6
+        }),
+        ("idle RSS (MiB)", |r| r.idle.total_kib as f64 / 1024.0),
+        ("of which anonymous (MiB)", |r| {
+            r.idle.anonymous_kib as f64 / 1024.0
+        }),
+        ("of which file-backed (MiB)", |r| {
+            r.idle.file_kib as f64 / 1024.0
+        }),
         ("peak RSS (MiB)", |r| r.peak_rss_kib as f64 / 1024.0),
     ];
     println!(
@@ -270,6 +374,28 @@ fn percentile(sorted: &[Duration], percent: usize) -> Duration {
     }
     let index = (sorted.len() * percent).div_ceil(100).saturating_sub(1);
     sorted[index.min(sorted.len() - 1)]
+}
+
+/// The clock ticks per second of /proc/PID/stat (USER_HZ), 100 on Linux.
+const TICKS_PER_SECOND: u64 = 100;
+
+/// The CPU time a process has used, user and system, in clock ticks.
+fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name, in parentheses, may hold spaces: count fields after it.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15; the state (field 3) is the first after ')'.
+    let ticks = |index: usize| -> anyhow::Result<u64> {
+        fields
+            .get(index - 3)
+            .with_context(|| format!("/proc/{pid}/stat has no field {index}"))?
+            .parse()
+            .with_context(|| format!("field {index} of /proc/{pid}/stat is not a number"))
+    };
+    Ok(ticks(14)? + ticks(15)?)
 }
 
 /// A field of /proc/PID/status in KiB, such as VmRSS or VmHWM (the peak).
