@@ -69,6 +69,8 @@ impl Served {
             .env("DISCORD_TOKEN", &sim.config().token)
             .env("DISCORD_API_URL", sim.api_url())
             .env("DISCORD_PUBLIC_KEY", sim.public_key())
+            // redb lets one process hold a state file: each test its own.
+            .env("AZCORD_STATE", dir.join("state.redb"))
             .env("RUST_LOG", "debug")
             .envs(arm.client_environment())
             .env_remove("HONEYCOMB_API_KEY")
