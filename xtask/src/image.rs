@@ -40,6 +40,10 @@ pub(crate) const BINARY_PATH: &str = "/usr/local/bin/azcord";
 pub(crate) const USER_ID: u64 = 65532;
 /// The admin port (`/healthz`, `/readyz`, `/metrics`), served on every interface.
 pub(crate) const ADMIN_PORT: u16 = 9090;
+/// Where `azcord run` keeps its embedded store in the image: a directory the bot alone
+/// may write. Mount a volume here to keep it across container restarts, or share a
+/// Redis store instead (`AZCORD_STORE_URL`).
+pub(crate) const STATE_DIR: &str = "/var/lib/azcord";
 
 const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -126,6 +130,8 @@ pub(crate) fn write_image(
     root.file("/etc/nsswitch.conf", b"hosts: files dns\n".to_vec(), 0o644);
     root.directory("/tmp", 0o1777, 0);
     root.directory("/home/azcord", 0o700, USER_ID);
+    // The embedded store's file (`AZCORD_STATE`), writable by the bot alone.
+    root.directory(STATE_DIR, 0o700, USER_ID);
     for (path, entry) in &root.entries {
         if let Content::File(bytes) = &entry.content {
             eprintln!("  /{path} {}", human_size(bytes.len() as u64));
@@ -264,6 +270,7 @@ fn assemble(root: &RootFilesystem, stamp: &Stamp) -> anyhow::Result<Image> {
         .env(vec![
             "PATH=/usr/local/bin".to_owned(),
             format!("AZCORD_ADMIN_ADDR=0.0.0.0:{ADMIN_PORT}"),
+            format!("AZCORD_STATE={STATE_DIR}/state.redb"),
         ])
         .exposed_ports(vec![format!("{ADMIN_PORT}/tcp")])
         .working_dir("/")

@@ -7,7 +7,7 @@ use std::{
     process::{Child, Command, Stdio},
 };
 
-use crate::tools::require_tool;
+use crate::{tls::TestCa, tools::require_tool};
 
 /// How to install the server, for the `SKIPPED:` line.
 const INSTALL: &str = "apt-get install redis-server";
@@ -18,6 +18,7 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    tls: bool,
 }
 
 impl RedisServer {
@@ -39,14 +40,32 @@ impl RedisServer {
             port,
             dir,
             child: None,
+            tls: false,
         };
         server.restart();
         Some(server)
     }
 
-    /// `redis://127.0.0.1:PORT`.
+    /// Like [`RedisServer::start`], but the server speaks only TLS, with a certificate
+    /// that `ca` issued for loopback, as Azure's Redis services do.
+    ///
+    /// Panics as [`RedisServer::start`] does, or if the certificate cannot be written.
+    pub fn start_tls(ca: &TestCa) -> Option<Self> {
+        let mut server = Self::start()?;
+        ca.write_server_pem(
+            &server.dir.join("server.pem"),
+            &server.dir.join("server.key"),
+        )
+        .expect("the server's certificate is written");
+        server.tls = true;
+        server.restart();
+        Some(server)
+    }
+
+    /// `redis://127.0.0.1:PORT`, or `rediss://` when the server speaks TLS.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Kills the server (SIGKILL) and waits for it to exit. Everything it held is lost.
@@ -60,8 +79,19 @@ impl RedisServer {
     /// Starts the server again on the same port, empty, and waits until it is ready.
     pub fn restart(&mut self) {
         self.stop();
-        let mut child = Command::new(&self.program)
-            .args(["--port", &self.port.to_string()])
+        let mut command = Command::new(&self.program);
+        if self.tls {
+            let file = |name: &str| self.dir.join(name).display().to_string();
+            command
+                .args(["--port", "0"])
+                .args(["--tls-port", &self.port.to_string()])
+                .args(["--tls-cert-file", &file("server.pem")])
+                .args(["--tls-key-file", &file("server.key")])
+                .args(["--tls-auth-clients", "no"]);
+        } else {
+            command.args(["--port", &self.port.to_string()]);
+        }
+        let mut child = command
             .args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])

@@ -28,6 +28,8 @@ use tokio_rustls::{TlsAcceptor, server::TlsStream};
 #[derive(Clone)]
 pub struct TestCa {
     ca_pem: String,
+    server_pem: String,
+    server_key_pem: String,
     server: Arc<ServerConfig>,
 }
 
@@ -72,6 +74,8 @@ impl TestCa {
             .map_err(other)?;
 
         let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let server_pem = server_certificate.pem();
+        let server_key_pem = server_key.serialize_pem();
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
         let chain: Vec<CertificateDer<'static>> = vec![server_certificate.der().clone()];
         let mut server = ServerConfig::builder_with_provider(provider)
@@ -83,6 +87,8 @@ impl TestCa {
         server.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Self {
             ca_pem,
+            server_pem,
+            server_key_pem,
             server: Arc::new(server),
         })
     }
@@ -99,6 +105,18 @@ impl TestCa {
     /// If the file cannot be written.
     pub fn write_pem(&self, path: &Path) -> io::Result<()> {
         std::fs::write(path, &self.ca_pem)
+    }
+
+    /// Writes the loopback server's certificate and its private key, PEM-encoded, to
+    /// `certificate` and `key`: for a server that is not azcord's own, such as
+    /// `redis-server`.
+    ///
+    /// # Errors
+    ///
+    /// If a file cannot be written.
+    pub fn write_server_pem(&self, certificate: &Path, key: &Path) -> io::Result<()> {
+        std::fs::write(certificate, &self.server_pem)?;
+        std::fs::write(key, &self.server_key_pem)
     }
 
     /// Accepts TLS connections on `listener`; each handshake runs on its own task, so a

@@ -6,6 +6,7 @@ use std::{
 };
 
 use azcord_secret::Secret;
+use azcord_tls::TlsTrust;
 use futures_util::future::BoxFuture;
 use redis::{
     Client, Script,
@@ -39,6 +40,10 @@ pub struct RedisConfig {
     pub namespace: String,
     /// How long one call may take before it fails as unavailable.
     pub timeout: Duration,
+    /// What a `rediss://` connection trusts: the compiled-in web PKI roots, or, when
+    /// `SSL_CERT_FILE` names a bundle, that bundle (redis-rs takes one set of roots, so
+    /// here the bundle replaces the built-in roots rather than adding to them).
+    pub tls: TlsTrust,
 }
 
 impl RedisConfig {
@@ -48,6 +53,7 @@ impl RedisConfig {
             url,
             namespace: "azcord:".to_owned(),
             timeout: Duration::from_secs(2),
+            tls: TlsTrust::default(),
         }
     }
 }
@@ -64,13 +70,7 @@ pub struct RedisBackend {
 impl RedisBackend {
     /// Connects to the server `config` names.
     pub async fn connect(config: RedisConfig) -> Result<Self, StoreError> {
-        let client = Client::open(config.url.expose()).map_err(|error| {
-            // The message of a URL error may quote the URL, and so its password.
-            StoreError::new(
-                StoreErrorKind::Refused,
-                format!("invalid Redis URL: {:?}", error.kind()),
-            )
-        })?;
+        let client = client(&config)?;
         let manager = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.timeout))
             .set_response_timeout(Some(config.timeout))
@@ -100,6 +100,33 @@ impl RedisBackend {
         })
         .await
     }
+}
+
+/// The client for `config`'s URL, with its roots when `SSL_CERT_FILE` names a bundle.
+fn client(config: &RedisConfig) -> Result<Client, StoreError> {
+    // The message of a URL error may quote the URL, and so its password.
+    let invalid = |error: redis::RedisError| {
+        StoreError::new(
+            StoreErrorKind::Refused,
+            format!("invalid Redis URL: {:?}", error.kind()),
+        )
+    };
+    let tls = config.url.expose().starts_with("rediss://");
+    let Some(bundle) = config.tls.extra_roots.as_ref().filter(|_| tls) else {
+        return Client::open(config.url.expose()).map_err(invalid);
+    };
+    let root_cert = std::fs::read(bundle).map_err(|error| {
+        StoreError::with_source(
+            StoreErrorKind::Refused,
+            format!("cannot read SSL_CERT_FILE `{}`", bundle.display()),
+            error,
+        )
+    })?;
+    let certificates = redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(root_cert),
+    };
+    Client::build_with_tls(config.url.expose(), certificates).map_err(invalid)
 }
 
 impl Backend for RedisBackend {

@@ -193,6 +193,7 @@ impl LocalBot {
             store: StoreConfig {
                 source: StoreSource::File(state),
                 key: options.state_key,
+                tls: TlsTrust::default(),
             },
             identify_window: sim.config().identify_window,
         })

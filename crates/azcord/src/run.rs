@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use azcord_azure::AzureConfig;
+use azcord_azure::{AzureConfig, TlsTrust};
 use azcord_command::{DispatchObserver, Finished, Secret};
 use azcord_gateway::{GatewayConfig, RestartPolicy, ShardPhase, ShardSelection, ShardSession};
 use azcord_telemetry::{AdminState, LogFormat, Metrics, TelemetryConfig};
@@ -101,6 +101,7 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
                 default_state_file,
             )?,
             key: env_secret(STATE_KEY_VARIABLE),
+            tls: TlsTrust::from_process_env(),
         },
         identify_window,
     })

@@ -4,6 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use azcord_azure::TlsTrust;
 use azcord_command::Secret;
 use azcord_gateway::{EndpointConfig, GatewayConfig, PublicKey, RestartPolicy, ShardSelection};
 use azcord_store::STATE_KEY_VARIABLE;
@@ -89,6 +90,7 @@ async fn serve_endpoint(
                     default_state_file,
                 )?,
                 key: env_secret(STATE_KEY_VARIABLE),
+                tls: TlsTrust::from_process_env(),
             },
             // The endpoint runs no shards, so it never identifies.
             identify_window: azcord_gateway::IDENTIFY_WINDOW,

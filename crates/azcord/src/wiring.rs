@@ -7,7 +7,7 @@
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use azcord_azure::AzureConfig;
+use azcord_azure::{AzureConfig, TlsTrust};
 use azcord_command::{
     AuditSink, DispatchConfig, DispatchObserver, Dispatcher, Plugin, Policy, Registry, Secret,
     twilight_model::id::Id,
@@ -61,6 +61,8 @@ pub(crate) struct StoreConfig {
     /// `AZCORD_STATE_KEY`: 64 hex digits. Without it the embedded store keeps a key
     /// file beside its state file; Redis requires it.
     pub(crate) key: Option<Secret>,
+    /// What a `rediss://` connection trusts (`SSL_CERT_FILE`).
+    pub(crate) tls: TlsTrust,
 }
 
 /// What `assemble` and `assemble_endpoint` share: all but what receives interactions.
@@ -202,9 +204,12 @@ pub(crate) async fn open_store(config: &StoreConfig) -> anyhow::Result<Store> {
                     "{STATE_KEY_VARIABLE} is required with a Redis store, so that every process seals and opens interaction tokens with the same key: generate one with `openssl rand -hex 32`"
                 )
             })?;
-            let backend = RedisBackend::connect(RedisConfig::new(url.clone()))
-                .await
-                .context("could not connect to the Redis store")?;
+            let backend = RedisBackend::connect(RedisConfig {
+                tls: config.tls.clone(),
+                ..RedisConfig::new(url.clone())
+            })
+            .await
+            .context("could not connect to the Redis store")?;
             tracing::info!("state in a Redis store");
             Store::new(Arc::new(backend), key)
         }
@@ -245,6 +250,7 @@ mod tests {
         let config = StoreConfig {
             source: StoreSource::File(path.clone()),
             key: None,
+            tls: TlsTrust::default(),
         };
         drop(open_store(&config).await.unwrap());
         let key = std::fs::metadata(dir.path().join("nested/state.redb.key")).unwrap();
@@ -264,10 +270,14 @@ mod tests {
             ),
         ];
         for (source, key, expected) in cases {
-            let error = open_store(&StoreConfig { source, key })
-                .await
-                .err()
-                .unwrap();
+            let error = open_store(&StoreConfig {
+                source,
+                key,
+                tls: TlsTrust::default(),
+            })
+            .await
+            .err()
+            .unwrap();
             assert!(format!("{error:#}").contains(expected), "{error:#}");
             assert!(!format!("{error:#}").contains("not hex"), "{error:#}");
         }

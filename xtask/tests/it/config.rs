@@ -399,6 +399,10 @@ fn dockerfile_runs_azcord_as_non_root_with_the_labels_of_the_xtask_image() {
             "ENV AZCORD_ADMIN_ADDR=0.0.0.0:9090",
             "the admin port, reachable by probes",
         ),
+        (
+            "ENV AZCORD_STATE=/var/lib/azcord/state.redb",
+            "the embedded store, in a directory the bot may write",
+        ),
     ] {
         assert!(has(wanted), "the final stage lacks `{wanted}` ({why})");
     }
