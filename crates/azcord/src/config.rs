@@ -80,6 +80,9 @@ pub(crate) struct AzureSection {
     pub(crate) confirm_ttl_secs: u64,
     /// Seconds an operation may take before azcord stops waiting for it.
     pub(crate) operation_timeout_secs: u64,
+    /// Seconds the process following an operation holds it without renewing, before
+    /// another may take it over.
+    pub(crate) operation_lease_secs: u64,
 }
 
 impl Default for AzureSection {
@@ -89,6 +92,7 @@ impl Default for AzureSection {
             cache_ttl_secs: defaults.cache_ttl.as_secs(),
             confirm_ttl_secs: defaults.confirm_ttl.as_secs(),
             operation_timeout_secs: defaults.wait.deadline.as_secs(),
+            operation_lease_secs: defaults.lease.as_secs(),
         }
     }
 }
@@ -103,6 +107,7 @@ impl AzureSection {
                 deadline: Duration::from_secs(self.operation_timeout_secs),
                 ..defaults.wait
             },
+            lease: Duration::from_secs(self.operation_lease_secs),
         }
     }
 }
