@@ -7,6 +7,7 @@ mod azure;
 mod gateway;
 mod pty;
 mod replies;
+mod restart;
 mod run;
 mod shell;
 mod support;
