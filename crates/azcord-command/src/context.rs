@@ -16,7 +16,7 @@ use twilight_model::{
     },
 };
 
-use crate::{Catalog, CommandError, Reply, Signature, UserError};
+use crate::{Catalog, CommandError, InteractionTarget, Reply, Signature, UserError};
 
 /// Who ran a command, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +43,9 @@ impl Caller {
 pub struct Context {
     /// The interaction being answered; also the correlation id users see on errors.
     pub interaction_id: Id<InteractionMarker>,
+    /// Where the interaction's responses go, so that an operation's record can reach
+    /// its reply from another process.
+    pub target: InteractionTarget,
     /// Who ran the command, and where.
     pub caller: Caller,
     /// The options of the leaf command, as Discord sent them.
@@ -108,6 +111,9 @@ impl AutocompleteContext {
 pub struct ComponentContext {
     /// The click's interaction.
     pub interaction_id: Id<InteractionMarker>,
+    /// Where the click's responses go, so that an operation's record can reach its
+    /// message from another process.
+    pub target: InteractionTarget,
     /// Who clicked, and where.
     pub caller: Caller,
     /// The message the button is on.

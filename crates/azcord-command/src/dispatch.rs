@@ -7,7 +7,7 @@ use std::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use futures_util::FutureExt as _;
@@ -71,8 +71,32 @@ pub struct InteractionTarget {
     pub application_id: Id<ApplicationMarker>,
     /// The interaction.
     pub interaction_id: Id<InteractionMarker>,
-    /// The interaction token, valid for 15 minutes; never logged.
+    /// The interaction token, valid for [`INTERACTION_TOKEN_LIFETIME`] after
+    /// `received_at`; never logged.
     pub token: Secret,
+    /// When the interaction arrived, from which its token's life counts.
+    pub received_at: SystemTime,
+}
+
+/// How long Discord accepts an interaction's token for edits and follow-ups.
+pub const INTERACTION_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+impl InteractionTarget {
+    /// A target with an empty token that arrived now, for running commands outside a
+    /// dispatcher, as [`crate::Progress::detached`].
+    pub fn detached(interaction_id: Id<InteractionMarker>) -> Self {
+        Self {
+            application_id: Id::new(1),
+            interaction_id,
+            token: Secret::new(""),
+            received_at: SystemTime::now(),
+        }
+    }
+
+    /// When the token stops working: after that, only the bot token reaches the channel.
+    pub fn token_expires_at(&self) -> SystemTime {
+        self.received_at + INTERACTION_TOKEN_LIFETIME
+    }
 }
 
 /// A response that could not be delivered to Discord.
@@ -443,6 +467,11 @@ impl Dispatcher {
             application_id: interaction.application_id,
             interaction_id: interaction.id,
             token: Secret::new(interaction.token),
+            // The wall clock minus what has passed since arrival, so that the token's
+            // life counts from when Discord sent the interaction, not from now.
+            received_at: SystemTime::now()
+                .checked_sub(started.elapsed())
+                .unwrap_or_else(SystemTime::now),
         };
         let call = Call {
             dispatcher: self,
@@ -689,6 +718,7 @@ impl Call<'_> {
         let run = match input {
             Input::Options { options, resolved } => command.run(Context {
                 interaction_id: self.target.interaction_id,
+                target: self.target.clone(),
                 caller: self.caller.clone(),
                 options: options.clone(),
                 resolved: resolved.as_deref().cloned(),
@@ -701,6 +731,7 @@ impl Call<'_> {
                 message_id,
             } => command.component(ComponentContext {
                 interaction_id: self.target.interaction_id,
+                target: self.target.clone(),
                 caller: self.caller.clone(),
                 payload: payload.clone(),
                 message_id: *message_id,

@@ -13,6 +13,7 @@ mod confirm;
 mod context;
 mod dispatch;
 mod error;
+mod follow;
 mod policy;
 mod registry;
 mod reply;
@@ -27,10 +28,11 @@ pub use command::{BoxFuture, Command, CommandKind, Example, Signature};
 pub use confirm::{Answer, Confirmations};
 pub use context::{AutocompleteContext, Caller, ComponentContext, Context, Progress};
 pub use dispatch::{
-    DispatchConfig, DispatchObserver, Dispatcher, Finished, InteractionTarget, Outcome,
-    RespondError, Responder,
+    DispatchConfig, DispatchObserver, Dispatcher, Finished, INTERACTION_TOKEN_LIFETIME,
+    InteractionTarget, Outcome, RespondError, Responder,
 };
 pub use error::{CommandError, UserError};
+pub use follow::{Follower, Notifier};
 pub use policy::{CommandPattern, Decision, Policy, Rule};
 pub use registry::{Catalog, Group, Plugin, Registry, RegistryError, Resolved};
 pub use reply::{Button, ButtonStyle, Reply};

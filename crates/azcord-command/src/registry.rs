@@ -11,7 +11,7 @@ use twilight_model::{
     oauth::ApplicationIntegrationType,
 };
 
-use crate::{Caller, Command, Policy, Signature};
+use crate::{Caller, Command, Follower, Policy, Signature};
 
 /// The commands one plugin crate provides, with the descriptions of their groups.
 pub struct Plugin {
@@ -21,6 +21,8 @@ pub struct Plugin {
     pub groups: Vec<Group>,
     /// The commands.
     pub commands: Vec<Arc<dyn Command>>,
+    /// What follows again the operations its commands began, after a restart.
+    pub followers: Vec<Arc<dyn Follower>>,
 }
 
 impl Plugin {
@@ -30,7 +32,14 @@ impl Plugin {
             name: name.into(),
             groups: Vec::new(),
             commands: Vec::new(),
+            followers: Vec::new(),
         }
+    }
+
+    /// Adds what follows again the operations the commands began.
+    pub fn follower(mut self, follower: Arc<dyn Follower>) -> Self {
+        self.followers.push(follower);
+        self
     }
 
     /// Declares a command group, such as `vm`.
@@ -63,6 +72,7 @@ pub struct Group {
 pub struct Registry {
     entries: Vec<Entry>,
     groups: BTreeMap<String, String>,
+    followers: Vec<Arc<dyn Follower>>,
 }
 
 #[derive(Clone)]
@@ -130,6 +140,7 @@ impl Registry {
     pub fn new(plugins: impl IntoIterator<Item = Plugin>) -> Result<Self, RegistryError> {
         let mut registry = Self::default();
         for plugin in plugins {
+            registry.followers.extend(plugin.followers);
             for group in plugin.groups {
                 check_description(&group.name, &group.description)?;
                 registry.groups.insert(group.name, group.description);
@@ -157,6 +168,11 @@ impl Registry {
             }
         }
         Ok(registry)
+    }
+
+    /// What follows again the operations the plugins' commands began.
+    pub fn followers(&self) -> &[Arc<dyn Follower>] {
+        &self.followers
     }
 
     /// Every command's declaration, in registration order, with its plugin's name.

@@ -1,11 +1,17 @@
 use std::sync::Arc;
 
-use azcord_command::{BoxFuture, InteractionTarget, RespondError, Responder};
+use azcord_command::{
+    BoxFuture, InteractionTarget, Notifier, Reply, RespondError, Responder, Secret,
+};
 use tracing::{Instrument as _, field::Empty};
 use twilight_http::Client;
 use twilight_model::{
     channel::message::MessageFlags,
     http::interaction::{InteractionResponse, InteractionResponseData},
+    id::{
+        Id,
+        marker::{ApplicationMarker, ChannelMarker, MessageMarker},
+    },
 };
 
 /// Delivers interaction responses over Discord's REST API with twilight-http.
@@ -21,6 +27,13 @@ impl RestResponder {
     /// A responder that sends with `client`.
     pub fn new(client: Arc<Client>) -> Self {
         Self { client }
+    }
+}
+
+impl RestResponder {
+    /// A responder that sends with the bot's REST client, sharing its rate limiter.
+    pub fn over(rest: &crate::RestClient) -> Self {
+        Self::new(rest.client())
     }
 }
 
@@ -98,6 +111,59 @@ impl Responder for RestResponder {
         Box::pin(instrument(
             "POST",
             "/webhooks/{application.id}/{interaction.token}",
+            request,
+        ))
+    }
+}
+
+impl Notifier for RestResponder {
+    fn edit_reply<'a>(
+        &'a self,
+        application_id: Id<ApplicationMarker>,
+        token: &'a Secret,
+        reply: &'a Reply,
+    ) -> BoxFuture<'a, Result<(), RespondError>> {
+        let request = async move {
+            let data = reply.to_response_data();
+            self.client
+                .interaction(application_id)
+                .update_response(token.expose())
+                .content(data.content.as_deref())
+                .embeds(data.embeds.as_deref())
+                .components(data.components.as_deref())
+                .await
+                .map(drop)
+        };
+        Box::pin(instrument(
+            "PATCH",
+            "/webhooks/{application.id}/{interaction.token}/messages/@original",
+            request,
+        ))
+    }
+
+    fn post_reply<'a>(
+        &'a self,
+        channel_id: Id<ChannelMarker>,
+        message_id: Option<Id<MessageMarker>>,
+        reply: &'a Reply,
+    ) -> BoxFuture<'a, Result<(), RespondError>> {
+        let request = async move {
+            let data = reply.to_response_data();
+            let mut message = self.client.create_message(channel_id);
+            if let Some(content) = data.content.as_deref() {
+                message = message.content(content);
+            }
+            if let Some(embeds) = data.embeds.as_deref() {
+                message = message.embeds(embeds);
+            }
+            if let Some(message_id) = message_id {
+                message = message.reply(message_id);
+            }
+            message.await.map(drop)
+        };
+        Box::pin(instrument(
+            "POST",
+            "/channels/{channel.id}/messages",
             request,
         ))
     }

@@ -12,7 +12,7 @@ use azcord_azure::{
 };
 use azcord_command::{
     BoxFuture, Button, Caller, Catalog, CommandError, CommandPattern, ComponentContext, Context,
-    Outcome, Policy, Progress, Registry, Reply, Rule,
+    InteractionTarget, Outcome, Policy, Progress, Registry, Reply, Rule,
     testing::run_examples,
     twilight_model::{
         application::interaction::application_command::{CommandDataOption, CommandOptionValue},
@@ -482,6 +482,7 @@ impl Harness {
         let (signature, handler) = self.catalog.registry().get(command).unwrap();
         let ctx = Context {
             interaction_id: Id::new(1),
+            target: InteractionTarget::detached(Id::new(1)),
             caller: caller(7),
             options: options
                 .iter()
@@ -509,6 +510,7 @@ impl Harness {
         let (_, payload) = Button::parse_custom_id(&prompt.buttons[button].custom_id).unwrap();
         let ctx = ComponentContext {
             interaction_id: Id::new(2),
+            target: InteractionTarget::detached(Id::new(2)),
             caller: caller(user),
             message_id: None,
             payload: payload.to_owned(),

@@ -1,18 +1,15 @@
 //! The generic commands every resource type gets: `/GROUP list` and one command per
 //! action, with the `name` option's autocomplete.
 
-use std::{
-    sync::Arc,
-    time::{Duration, SystemTime},
-};
+use std::{sync::Arc, time::SystemTime};
 
 use azcord_azure::{AzureError, PendingOperation, PollKind, ResourceGroupName, wait_for};
 use azcord_command::{
     Answer, AutocompleteContext, BoxFuture, Caller, Command, CommandError, ComponentContext,
-    Context, Progress, Reply, Signature,
+    Context, InteractionTarget, Progress, Reply, Signature,
     twilight_model::{
         application::command::{CommandOption, CommandOptionChoice, CommandOptionType},
-        id::Id,
+        id::{Id, marker::MessageMarker},
     },
 };
 use azcord_store::{OperationRecord, PollRecord, new_id};
@@ -25,9 +22,6 @@ use crate::{
 
 /// What the user is told when an action cannot be recorded before it begins.
 pub const NOT_RECORDED: &str = "azcord cannot record this operation; not started";
-
-/// How long Discord accepts an interaction's token for edits and follow-ups.
-const INTERACTION_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// The options of `/GROUP list`.
 #[derive(CommandModel)]
@@ -115,17 +109,27 @@ impl<R: ResourceType> Act<R> {
     async fn execute(
         &self,
         target: Resource<R::Name>,
-        caller: &Caller,
+        asked: Asked<'_>,
         progress: &Progress,
     ) -> Result<Reply, CommandError> {
         let verbs = &self.spec.verbs;
         let store = &self.flow.store;
         let id = new_id();
-        let mut record = self.record(&target, caller);
-        store
-            .put_operation(&id, &record)
-            .await
-            .map_err(|error| unrecorded(&error, NOT_RECORDED))?;
+        let mut record = self.record(&target, &asked);
+        self.flow.start_following(&id);
+        store.put_operation(&id, &record).await.map_err(|error| {
+            self.flow.stop_following(&id);
+            unrecorded(&error, NOT_RECORDED)
+        })?;
+        // The id is new, so the lease is free; a store that just failed refuses it.
+        match self.flow.claim(&id).await {
+            Ok(true) => {}
+            Ok(false) => return Err(CommandError::internal("a new operation's lease is held")),
+            Err(error) => {
+                self.forget(&id).await;
+                return Err(unrecorded(&error, NOT_RECORDED));
+            }
+        }
         progress.update(render::progress(verbs, &target, None));
         let begun = self.flow.resource().begin(&target, self.spec.action).await;
         let operation = match begun {
@@ -158,13 +162,13 @@ impl<R: ResourceType> Act<R> {
         }
         // An action Azure finishes synchronously begins as `PendingOperation::Completed`,
         // for which `wait_for` returns at once without polling.
-        let result = wait_for(
+        let follow = wait_for(
             self.flow.operations.as_ref(),
             &operation,
             self.flow.settings.wait,
             |elapsed| progress.update(render::progress(verbs, &target, Some(elapsed.as_secs()))),
-        )
-        .await;
+        );
+        let result = self.flow.holding_lease(&id, follow).await;
         self.forget(&id).await;
         self.flow.cache.invalidate().await;
         match result {
@@ -177,9 +181,15 @@ impl<R: ResourceType> Act<R> {
         }
     }
 
-    /// The record of this action on `target`, asked for by `caller`, before it begins.
-    fn record(&self, target: &Resource<R::Name>, caller: &Caller) -> OperationRecord {
+    /// The record of this action on `target`, as `asked`, before it begins: all that
+    /// another process needs to follow it and tell the user how it ended.
+    fn record(&self, target: &Resource<R::Name>, asked: &Asked<'_>) -> OperationRecord {
         let now = SystemTime::now();
+        let Asked {
+            caller,
+            interaction,
+            message_id,
+        } = asked;
         OperationRecord {
             owner: self.flow.store.owner().to_owned(),
             poll: None,
@@ -188,22 +198,21 @@ impl<R: ResourceType> Act<R> {
             resource_name: target.name.to_string(),
             action: self.spec.verbs.command.to_owned(),
             invoker: caller.user_id.get(),
-            application_id: None,
-            interaction_token: None,
-            message_id: None,
+            application_id: Some(interaction.application_id.get()),
+            interaction_token: Some(interaction.token.clone()),
+            message_id: message_id.map(Id::get),
             channel_id: caller.channel_id.map(Id::get),
             guild_id: caller.guild_id.map(Id::get),
             started_at: now,
             deadline: now + self.flow.settings.wait.deadline,
-            token_expires_at: now + INTERACTION_TOKEN_LIFETIME,
+            token_expires_at: interaction.token_expires_at(),
         }
     }
 
-    /// Forgets the record of an operation that ended; one left behind expires.
+    /// Forgets the record of an operation that ended, and gives up its lease; what is
+    /// left behind expires.
     async fn forget(&self, id: &str) {
-        if let Err(error) = self.flow.store.remove_operation(id).await {
-            tracing::warn!(error = %error, "could not remove the record of an ended operation");
-        }
+        self.flow.forget(id).await;
     }
 
     /// A failed action, with the elapsed time.
@@ -251,7 +260,12 @@ impl<R: ResourceType> Command for Act<R> {
         Box::pin(async move {
             let target = self.flow.authorized_target(&ctx).await?;
             if !confirms(self.spec.kind) {
-                return self.execute(target, &ctx.caller, &ctx.progress).await;
+                let asked = Asked {
+                    caller: &ctx.caller,
+                    interaction: &ctx.target,
+                    message_id: None,
+                };
+                return self.execute(target, asked, &ctx.progress).await;
             }
             let prompts = &self.flow.prompts;
             let question = render::confirmation(&self.spec, &target, prompts.ttl().as_secs());
@@ -280,7 +294,12 @@ impl<R: ResourceType> Command for Act<R> {
                 Answer::Cancel => Ok(Reply::text(render::cancelled(&target))),
                 Answer::Confirm => {
                     ctx.authorize_in(&target.resource_group)?;
-                    self.execute(target, &ctx.caller, &ctx.progress).await
+                    let asked = Asked {
+                        caller: &ctx.caller,
+                        interaction: &ctx.target,
+                        message_id: ctx.message_id,
+                    };
+                    self.execute(target, asked, &ctx.progress).await
                 }
             }
         })
@@ -292,6 +311,15 @@ impl<R: ResourceType> Command for Act<R> {
     ) -> BoxFuture<'_, Result<Vec<CommandOptionChoice>, CommandError>> {
         Box::pin(async move { self.flow.suggest(&ctx).await })
     }
+}
+
+/// Who asked for an action, and where its outcome is shown.
+struct Asked<'a> {
+    caller: &'a Caller,
+    interaction: &'a InteractionTarget,
+    /// The message the outcome replaces: the prompt whose button was clicked; `None`
+    /// for a command's own reply, whose id Discord gives only once it is sent.
+    message_id: Option<Id<MessageMarker>>,
 }
 
 /// A string option, declared as twilight-interactions' derive declares one.

@@ -1,11 +1,15 @@
 //! [`ResourceFlow`]: what one resource type's commands share, and how a typed name
 //! becomes one resource.
 
-use std::sync::Arc;
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex, PoisonError},
+    time::SystemTime,
+};
 
 use azcord_azure::{Named, Operations, ResourceGroupName, Target, find_unique};
 use azcord_command::{
-    AutocompleteContext, CommandError, Context, Plugin, TtlCache,
+    AutocompleteContext, CommandError, Context, Follower, Plugin, TtlCache,
     twilight_model::application::command::{CommandOptionChoice, CommandOptionChoiceValue},
 };
 
@@ -27,6 +31,8 @@ pub struct ResourceFlow<R: ResourceType> {
     pub(crate) prompts: Prompts,
     pub(crate) store: Store,
     pub(crate) settings: AzureSettings,
+    /// The operations this process follows now, so that it takes none over twice.
+    following: Mutex<HashSet<String>>,
 }
 
 impl<R: ResourceType> ResourceFlow<R> {
@@ -45,6 +51,7 @@ impl<R: ResourceType> ResourceFlow<R> {
             prompts: Prompts::new(store.clone(), settings.confirm_ttl),
             store,
             settings,
+            following: Mutex::default(),
         })
     }
 
@@ -53,13 +60,15 @@ impl<R: ResourceType> ResourceFlow<R> {
         &self.resource
     }
 
-    /// The plugin with its group and `/GROUP list`; add the domain's commands, then
+    /// The plugin with its group, `/GROUP list` and what follows its operations again
+    /// after a restart; add the domain's commands, then
     /// [`ResourceFlow::with_actions`].
     pub fn plugin(self: &Arc<Self>) -> Plugin {
         let names = self.resource.names();
         Plugin::new(names.group)
             .group(names.group, names.group_description)
             .command(List(Arc::clone(self)))
+            .follower(Arc::clone(self) as Arc<dyn Follower>)
     }
 
     /// `plugin` with one command per action, in the order the resource type gives.
@@ -181,6 +190,83 @@ impl<R: ResourceType> ResourceFlow<R> {
                 .map_err(CommandError::internal)?,
         })
     }
+}
+
+impl<R: ResourceType> ResourceFlow<R> {
+    /// Takes or renews this process's lease on the operation `id` for
+    /// [`AzureSettings::lease`]; whether this process holds it.
+    pub(crate) async fn claim(&self, id: &str) -> Result<bool, azcord_store::StoreError> {
+        let until = SystemTime::now() + self.settings.lease;
+        self.store
+            .claim(&lease_name(id), self.store.owner(), until)
+            .await
+    }
+
+    /// Runs `follow` while renewing the lease on the operation `id` three times per
+    /// lease, so that the lease outlives a slow store call but not a dead process.
+    pub(crate) async fn holding_lease<T>(&self, id: &str, follow: impl Future<Output = T>) -> T {
+        let renew = self.renew_forever(id);
+        tokio::select! {
+            result = follow => result,
+            never = renew => match never {},
+        }
+    }
+
+    /// Renews the lease on the operation `id` three times per lease until dropped.
+    async fn renew_forever(&self, id: &str) -> std::convert::Infallible {
+        let mut ticks = tokio::time::interval(self.settings.lease / 3);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            match self.claim(id).await {
+                Ok(true) => {}
+                // Following goes on: Azure's outcome still reaches the user, and a second
+                // follower only repeats it.
+                Ok(false) => tracing::warn!("the lease on an operation was taken over"),
+                Err(error) => {
+                    tracing::warn!(error = %error, "could not renew the lease on an operation");
+                }
+            }
+        }
+    }
+
+    /// Notes that this process follows the operation `id`; whether it did not already.
+    pub(crate) fn start_following(&self, id: &str) -> bool {
+        self.following
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.to_owned())
+    }
+
+    /// Notes that this process no longer follows the operation `id`.
+    pub(crate) fn stop_following(&self, id: &str) {
+        self.following
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+    }
+
+    /// Forgets the operation `id` once it ended, and gives up its lease; what is left
+    /// behind expires.
+    pub(crate) async fn forget(&self, id: &str) {
+        self.stop_following(id);
+        if let Err(error) = self.store.remove_operation(id).await {
+            tracing::warn!(error = %error, "could not remove the record of an ended operation");
+        }
+        if let Err(error) = self
+            .store
+            .release(&lease_name(id), self.store.owner())
+            .await
+        {
+            tracing::warn!(error = %error, "could not release the lease on an ended operation");
+        }
+    }
+}
+
+/// The lease on the operation `id`.
+fn lease_name(id: &str) -> String {
+    format!("operation/{id}")
 }
 
 /// An autocomplete choice, with the label cut to Discord's 100 characters.

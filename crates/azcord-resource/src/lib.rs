@@ -15,6 +15,7 @@ mod flow;
 mod prompt;
 pub mod render;
 mod resource;
+mod takeover;
 
 pub use authorize::AuthorizeResourceGroup;
 /// The store the flow records confirmations and operations in.
@@ -26,3 +27,4 @@ pub use resource::{
     ActionExample, ActionSpec, AzureSettings, Resource, ResourceNames, ResourceType, Verbs,
     confirms,
 };
+pub use takeover::RESTARTED_BEFORE_BEGUN;

@@ -129,6 +129,9 @@ pub struct AzureSettings {
     pub confirm_ttl: Duration,
     /// How long to wait for operations, and how to pace the polls.
     pub wait: WaitOptions,
+    /// How long the process following an operation holds it without renewing: once
+    /// this has passed since the last renewal, another process may take it over.
+    pub lease: Duration,
 }
 
 impl Default for AzureSettings {
@@ -137,6 +140,7 @@ impl Default for AzureSettings {
             cache_ttl: Duration::from_secs(30),
             confirm_ttl: Duration::from_secs(60),
             wait: WaitOptions::default(),
+            lease: Duration::from_secs(30),
         }
     }
 }

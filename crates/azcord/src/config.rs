@@ -83,6 +83,9 @@ pub(crate) struct AzureSection {
     /// The client id of the user-assigned managed identity to sign in as, when the
     /// environment names no credential (`AZURE_CLIENT_ID` does the same, and wins).
     pub(crate) managed_identity_client_id: Option<String>,
+    /// Seconds the process following an operation holds it without renewing, before
+    /// another may take it over.
+    pub(crate) operation_lease_secs: u64,
 }
 
 impl Default for AzureSection {
@@ -93,6 +96,7 @@ impl Default for AzureSection {
             confirm_ttl_secs: defaults.confirm_ttl.as_secs(),
             operation_timeout_secs: defaults.wait.deadline.as_secs(),
             managed_identity_client_id: None,
+            operation_lease_secs: defaults.lease.as_secs(),
         }
     }
 }
@@ -127,6 +131,7 @@ impl AzureSection {
                 deadline: Duration::from_secs(self.operation_timeout_secs),
                 ..defaults.wait
             },
+            lease: Duration::from_secs(self.operation_lease_secs),
         }
     }
 }

@@ -9,10 +9,12 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use anyhow::Context as _;
 use azcord_azure::{AzureConfig, TlsTrust};
 use azcord_command::{
-    AuditSink, DispatchConfig, DispatchObserver, Dispatcher, Plugin, Policy, Registry, Secret,
-    twilight_model::id::Id,
+    AuditSink, DispatchConfig, DispatchObserver, Dispatcher, Follower, Notifier, Plugin, Policy,
+    Registry, Secret, twilight_model::id::Id,
 };
-use azcord_gateway::{Bot, ChannelAuditSink, Endpoint, EndpointConfig, GatewayConfig, RestClient};
+use azcord_gateway::{
+    Bot, ChannelAuditSink, Endpoint, EndpointConfig, GatewayConfig, RestClient, RestResponder,
+};
 use azcord_store::{
     EmbeddedBackend, RedisBackend, RedisConfig, STATE_KEY_VARIABLE, StateKey, Store, StoreErrorKind,
 };
@@ -146,8 +148,14 @@ async fn assemble_dispatcher(config: WiringConfig) -> anyhow::Result<Parts> {
     };
     let mut plugins = crate::plugins::plugins(&azure, config.azure_settings, &store);
     plugins.extend(config.extra_plugins);
+    let registry = Registry::new(plugins)?;
+    tokio::spawn(take_over_forever(
+        registry.followers().to_vec(),
+        Arc::new(RestResponder::over(&rest)),
+        config.azure_settings.lease / 2,
+    ));
     let dispatcher = Dispatcher::build(
-        Registry::new(plugins)?,
+        registry,
         config.policy,
         config.dispatch,
         config.observers,
@@ -160,6 +168,26 @@ async fn assemble_dispatcher(config: WiringConfig) -> anyhow::Result<Parts> {
         store,
         identify_window: config.identify_window,
     })
+}
+
+/// Takes over, at start-up and then every `every`, the operations that no live process
+/// follows: those of a process that died, here or in another replica on the same store.
+async fn take_over_forever(
+    followers: Vec<Arc<dyn Follower>>,
+    notifier: Arc<dyn Notifier>,
+    every: Duration,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        for follower in &followers {
+            let taken = Arc::clone(follower).take_over(Arc::clone(&notifier)).await;
+            if taken > 0 {
+                tracing::info!(taken, "following operations again after a restart");
+            }
+        }
+    }
 }
 
 /// Opens the store `config` names, and removes what expired while nobody used it.

@@ -12,10 +12,14 @@ use azcord_azure::{
 };
 use azcord_command::{
     BoxFuture, Button, Caller, Catalog, CommandError, CommandKind, CommandPattern,
-    ComponentContext, Context, Plugin, Policy, Progress, Registry, Reply, Rule,
+    ComponentContext, Context, InteractionTarget, Notifier, Plugin, Policy, Progress, Registry,
+    Reply, RespondError, Rule, Secret,
     twilight_model::{
         application::interaction::application_command::{CommandDataOption, CommandOptionValue},
-        id::Id,
+        id::{
+            Id,
+            marker::{ApplicationMarker, ChannelMarker, MessageMarker},
+        },
     },
 };
 
@@ -23,7 +27,9 @@ use azcord_resource::{
     ActionExample, ActionSpec, AzureSettings, NOT_RECORDED, Resource, ResourceFlow, ResourceNames,
     ResourceType, Store, Verbs, confirms, render,
 };
-use azcord_store::{Backend, Entry, StateKey, StoreError, StoreErrorKind};
+use azcord_store::{
+    Backend, Entry, OperationRecord, PollRecord, StateKey, StoreError, StoreErrorKind,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lever {
@@ -155,28 +161,50 @@ impl Operations for Polls {
         _: &'a PendingOperation,
     ) -> BoxFuture<'a, Result<OperationStatus, AzureError>> {
         Box::pin(async {
-            let recorded: Vec<String> = self
-                .1
+            let store = &self.1;
+            let mut leased = Vec::new();
+            for (id, _) in store.operations().await.unwrap() {
+                let later = SystemTime::now() + Duration::from_secs(1);
+                let free = store
+                    .claim(&format!("operation/{id}"), "another process", later)
+                    .await
+                    .unwrap();
+                leased.push(!free);
+            }
+            let recorded: Vec<String> = store
                 .operations()
                 .await
                 .unwrap()
                 .into_iter()
                 .map(|(_, record)| {
+                    // The token lasts 15 minutes from the interaction, a minute ago.
+                    let token_left = record
+                        .token_expires_at
+                        .duration_since(record.started_at)
+                        .unwrap_or_default()
+                        .as_secs()
+                        .div_ceil(60);
                     format!(
-                        "{} {} {}/{} by {} polling {:?}",
+                        "{} {} {}/{} by {} polling {:?}; reply: app {:?} token {:?} \
+                         message {:?} channel {:?} guild {:?} token left {token_left} min",
                         record.resource_type,
                         record.action,
                         record.resource_group,
                         record.resource_name,
                         record.invoker,
-                        record.poll.map(|poll| poll.url)
+                        record.poll.map(|poll| poll.url),
+                        record.application_id,
+                        record.interaction_token.as_ref().map(Secret::expose),
+                        record.message_id,
+                        record.channel_id,
+                        record.guild_id,
                     )
                 })
                 .collect();
             self.0
                 .lock()
                 .unwrap()
-                .push(format!("poll; recorded {recorded:?}"));
+                .push(format!("poll; recorded {recorded:?}, leased {leased:?}"));
             Ok(OperationStatus::Succeeded)
         })
     }
@@ -305,6 +333,7 @@ impl Harness {
         let (signature, handler) = self.catalog.registry().get(command).unwrap();
         let ctx = Context {
             interaction_id: Id::new(1),
+            target: interaction(1),
             caller: caller(),
             options: vec![CommandDataOption {
                 name: "name".into(),
@@ -328,14 +357,25 @@ impl Harness {
         let (_, payload) = Button::parse_custom_id(&prompt.buttons[button].custom_id).unwrap();
         let ctx = ComponentContext {
             interaction_id: Id::new(2),
+            target: interaction(2),
             caller: caller(),
-            message_id: None,
+            message_id: Some(Id::new(9)),
             payload: payload.to_owned(),
             progress: Progress::detached(),
             catalog: self.catalog.clone(),
             signature: Arc::clone(signature),
         };
         handler.component(ctx).await
+    }
+}
+
+/// Interaction `id` of application 3, which arrived a minute ago.
+fn interaction(id: u64) -> InteractionTarget {
+    InteractionTarget {
+        received_at: SystemTime::now() - Duration::from_secs(60),
+        token: Secret::new(format!("token-of-{id}")),
+        application_id: Id::new(3),
+        ..InteractionTarget::detached(Id::new(id))
     }
 }
 
@@ -452,7 +492,7 @@ async fn an_action_is_confirmed_begun_and_followed_whether_azure_polls_or_not() 
 
     expect_test::expect![[r#"
         [
-            "pull: ✅ **m-2** in `staging` is done · took 0 s [] [\"begin m-2 (staging) Pull\", \"poll; recorded [\\\"machine pull staging/m-2 by 7 polling Some(\\\\\\\"http://arm/operations/1\\\\\\\")\\\"]\"]",
+            "pull: ✅ **m-2** in `staging` is done · took 0 s [] [\"begin m-2 (staging) Pull\", \"poll; recorded [\\\"machine pull staging/m-2 by 7 polling Some(\\\\\\\"http://arm/operations/1\\\\\\\"); reply: app Some(3) token Some(\\\\\\\"token-of-1\\\\\\\") message None channel Some(6) guild Some(5) token left 14 min\\\"], leased [true]\"]",
             "push: ⚠\u{fe0f} Go **m-2** in `staging`? It costs. [\"Go\", \"Cancel\"] [\"list None\"]",
             "cancel: Cancelled: **m-2** in `staging` was left as it was. [] []",
             "confirm: ✅ **m-2** in `staging` is done · took 0 s [] [\"begin m-2 (staging) Push\"]",
@@ -499,7 +539,7 @@ async fn an_operation_is_recorded_while_followed_and_forgotten_after() {
     expect_test::expect![[r#"
         [
             "begin m-2 (staging) Pull",
-            "poll; recorded [\"machine pull staging/m-2 by 7 polling Some(\\\"http://arm/operations/1\\\")\"]",
+            "poll; recorded [\"machine pull staging/m-2 by 7 polling Some(\\\"http://arm/operations/1\\\"); reply: app Some(3) token Some(\\\"token-of-1\\\") message None channel Some(6) guild Some(5) token left 14 min\"], leased [true]",
         ]
     "#]]
     .assert_debug_eq(&harness.calls());
@@ -569,4 +609,117 @@ fn a_list_is_sorted_by_group_then_name_and_cut_to_fit() {
         none.content.as_deref(),
         Some("There are no machines in `empty`.")
     );
+}
+
+/// Records what a taken-over operation tells the user, and where.
+struct Told(tokio::sync::mpsc::UnboundedSender<String>);
+
+impl Notifier for Told {
+    fn edit_reply<'a>(
+        &'a self,
+        application_id: Id<ApplicationMarker>,
+        token: &'a Secret,
+        reply: &'a Reply,
+    ) -> BoxFuture<'a, Result<(), RespondError>> {
+        let told = format!(
+            "edit reply of app {application_id} with {}: {}",
+            token.expose(),
+            reply.content.as_deref().unwrap_or_default()
+        );
+        let _ = self.0.send(told);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn post_reply<'a>(
+        &'a self,
+        channel_id: Id<ChannelMarker>,
+        message_id: Option<Id<MessageMarker>>,
+        reply: &'a Reply,
+    ) -> BoxFuture<'a, Result<(), RespondError>> {
+        let told = format!(
+            "post in channel {channel_id} replying to {message_id:?}: {}",
+            reply.content.as_deref().unwrap_or_default()
+        );
+        let _ = self.0.send(told);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test]
+async fn a_dead_process_operations_are_taken_over_and_their_outcome_told() {
+    let store = Store::in_memory();
+    let now = SystemTime::now();
+    let minute = Duration::from_secs(60);
+    let record = |name: &str, polled: bool, token_expires_at: SystemTime| OperationRecord {
+        owner: "a dead process".into(),
+        poll: polled.then(|| PollRecord {
+            url: "http://arm/operations/1".into(),
+            async_operation: true,
+            correlation_id: None,
+        }),
+        resource_type: "machine".into(),
+        resource_group: "staging".into(),
+        resource_name: name.into(),
+        action: "pull".into(),
+        invoker: 7,
+        application_id: Some(3),
+        interaction_token: Some(Secret::new(format!("token-for-{name}"))),
+        message_id: Some(9),
+        channel_id: Some(6),
+        guild_id: Some(5),
+        started_at: now,
+        deadline: now + 10 * minute,
+        token_expires_at,
+    };
+    let recorded = [
+        ("followed", record("m-1", true, now + minute)),
+        ("token-expired", record("m-2", true, now - minute)),
+        ("never-begun", record("m-3", false, now + minute)),
+        ("held-by-a-live-process", record("m-4", true, now + minute)),
+        (
+            "another-type",
+            OperationRecord {
+                resource_type: "vm".into(),
+                ..record("m-5", true, now + minute)
+            },
+        ),
+    ];
+    for (id, record) in &recorded {
+        store.put_operation(id, record).await.unwrap();
+    }
+    let live = "a live process";
+    let held = "operation/held-by-a-live-process";
+    assert!(store.claim(held, live, now + minute).await.unwrap());
+
+    let harness = Harness::with_store(store.clone());
+    let [follower] = harness.catalog.registry().followers() else {
+        panic!("one follower per resource type")
+    };
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let notifier: Arc<dyn Notifier> = Arc::new(Told(sender));
+    let taken = Arc::clone(follower).take_over(Arc::clone(&notifier)).await;
+    let mut told = Vec::new();
+    for _ in 0..taken {
+        // Bounded, so that a follower that never tells fails the test, not hangs it.
+        let next = tokio::time::timeout(Duration::from_secs(10), receiver.recv());
+        told.push(next.await.expect("told within 10 s").unwrap());
+    }
+    told.sort();
+    expect_test::expect![[r#"
+        [
+            "edit reply of app 3 with token-for-m-1: ✅ **m-1** in `staging` is done · took 0 s",
+            "edit reply of app 3 with token-for-m-3: Could not pull **m-3** in `staging` · azcord restarted before this action was confirmed started; check `/machine list` · after 0 s",
+            "post in channel 6 replying to Some(Id<MessageMarker>(9)): ✅ **m-2** in `staging` is done · took 0 s",
+        ]
+    "#]].assert_debug_eq(&told);
+
+    let left: Vec<String> = store
+        .operations()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(left, ["another-type", "held-by-a-live-process"]);
+    assert_eq!(Arc::clone(follower).take_over(notifier).await, 0);
 }

@@ -87,6 +87,7 @@ async fn start_with(confirm_ttl: Duration) -> Azure {
                 default_interval: Duration::from_millis(5),
                 ..WaitOptions::default()
             },
+            ..azcord::plugins::AzureSettings::default()
         },
         azure_retry: RetrySettings {
             max_retries: 2,

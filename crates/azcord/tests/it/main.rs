@@ -9,6 +9,7 @@ mod gateway;
 mod gateway_state;
 mod pty;
 mod replies;
+mod restart;
 mod run;
 mod serve;
 mod shell;
