@@ -8,6 +8,7 @@ mod fuzz_corpus;
 mod gateway;
 mod gateway_state;
 mod pty;
+mod replicas;
 mod replies;
 mod restart;
 mod run;

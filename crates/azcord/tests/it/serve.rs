@@ -17,13 +17,29 @@ use tokio::{
 
 use crate::support::CHANNEL;
 
-const OPS: u64 = 500;
+pub(crate) const OPS: u64 = 500;
+
+/// The config file the tests' processes share: fast acknowledgements, `vm *` for `OPS`.
+pub(crate) const CONFIG: &str = "[dispatch]\nack_budget_ms = 500\nmin_edit_interval_ms = 0\n\n[[policy.rules]]\nname = \"ops\"\ncommands = [\"vm *\"]\nroles = [500]\n";
 
 /// An `azcord serve` process against the simulators, killed when dropped.
 struct Served {
     sim: DiscordSim,
     arm: ArmSim,
+    process: ServeProcess,
+}
+
+/// Where an `azcord serve` process keeps its state.
+pub(crate) enum ServeState<'a> {
+    File(&'a std::path::Path),
+    Redis { url: &'a str, key: &'a str },
+}
+
+/// One `azcord serve` process, killed when dropped.
+pub(crate) struct ServeProcess {
     child: Child,
+    /// Where it listens, `127.0.0.1:PORT`.
+    pub(crate) listen: std::net::SocketAddr,
     /// What the process logs, line by line.
     lines: Lines<BufReader<ChildStdout>>,
     /// Every line read so far.
@@ -45,20 +61,41 @@ impl Served {
         .unwrap();
         let dir = tempfile_dir("azcord-serve");
         let config = dir.join("azcord.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[dispatch]\nack_budget_ms = 500\nmin_edit_interval_ms = 0\n\n[[policy.rules]]\nname = \"ops\"\ncommands = [\"vm *\"]\nroles = [{OPS}]\n"
-            ),
-        )
-        .unwrap();
+        std::fs::write(&config, CONFIG).unwrap();
+        // redb lets one process hold a state file: each test its own.
+        let state = dir.join("state.redb");
+        let process = ServeProcess::spawn(&sim, &arm, &config, ServeState::File(&state)).await;
+        sim.set_interactions_endpoint(Some(process.endpoint()));
+        Self { sim, arm, process }
+    }
+
+    fn invocation(&self, line: &str) -> Invocation {
+        invocation(&self.sim, line)
+    }
+
+    /// The ARM action POSTs (token requests aside).
+    fn arm_posts(&self) -> usize {
+        arm_posts(&self.arm)
+    }
+}
+
+impl ServeProcess {
+    /// Starts `azcord serve` with the config file `config` on a free loopback port, and
+    /// waits until it serves.
+    pub(crate) async fn spawn(
+        sim: &DiscordSim,
+        arm: &ArmSim,
+        config: &std::path::Path,
+        state: ServeState<'_>,
+    ) -> Self {
         let listen = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_azcord"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_azcord"));
+        command
             .arg("--config")
-            .arg(&config)
+            .arg(config)
             .args([
                 "serve",
                 "--listen",
@@ -69,36 +106,43 @@ impl Served {
             .env("DISCORD_TOKEN", &sim.config().token)
             .env("DISCORD_API_URL", sim.api_url())
             .env("DISCORD_PUBLIC_KEY", sim.public_key())
-            // redb lets one process hold a state file: each test its own.
-            .env("AZCORD_STATE", dir.join("state.redb"))
             .env("RUST_LOG", "debug")
             .envs(arm.client_environment())
+            .env_remove("AZCORD_STATE")
+            .env_remove("AZCORD_STORE_URL")
+            .env_remove("AZCORD_STATE_KEY")
             .env_remove("HONEYCOMB_API_KEY")
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
+            .kill_on_drop(true);
+        match state {
+            ServeState::File(path) => command.env("AZCORD_STATE", path),
+            ServeState::Redis { url, key } => command
+                .env("AZCORD_STORE_URL", url)
+                .env("AZCORD_STATE_KEY", key),
+        };
+        let mut child = command.spawn().unwrap();
         let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut served = Self {
-            sim,
-            arm,
+        let mut process = Self {
             child,
+            listen,
             lines,
             logged: Vec::new(),
         };
-        served
+        process
             .wait_logged(&["serving the interactions endpoint"])
             .await;
-        served
-            .sim
-            .set_interactions_endpoint(Some(format!("http://{listen}/interactions")));
-        served
+        process
+    }
+
+    /// The URL for [`DiscordSim::set_interactions_endpoint`].
+    pub(crate) fn endpoint(&self) -> String {
+        format!("http://{}/interactions", self.listen)
     }
 
     /// Waits until the process logs a line containing every one of `texts`.
-    async fn wait_logged(&mut self, texts: &[&str]) {
+    pub(crate) async fn wait_logged(&mut self, texts: &[&str]) {
         loop {
             match tokio::time::timeout(Duration::from_secs(60), self.lines.next_line()).await {
                 Ok(Ok(Some(line))) => {
@@ -118,7 +162,7 @@ impl Served {
 
     /// What the process logged so far, for a failure's message: the lines it has
     /// written until it pauses for a second.
-    async fn logs_so_far(&mut self) -> String {
+    pub(crate) async fn logs_so_far(&mut self) -> String {
         while let Ok(Ok(Some(line))) =
             tokio::time::timeout(Duration::from_secs(1), self.lines.next_line()).await
         {
@@ -127,30 +171,18 @@ impl Served {
         self.logged.join("\n")
     }
 
-    fn invocation(&self, line: &str) -> Invocation {
-        let commands = self.sim.registered_commands(None);
-        Invocation {
-            user: SimUser {
-                role_ids: vec![OPS],
-                ..SimUser::new(42, "ops")
-            },
-            guild_id: Some(self.sim.config().guild_id),
-            channel_id: CHANNEL,
-            data: parse_command_line(line, &commands).unwrap(),
-        }
+    /// Whether the process is still running.
+    pub(crate) fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
     }
 
-    /// The ARM requests other than tokens, as `METHOD path status`.
-    fn arm_posts(&self) -> usize {
-        self.arm
-            .requests()
-            .iter()
-            .filter(|request| !request.token_request && request.method == http::Method::POST)
-            .count()
+    /// Kills the process with SIGKILL, as the OOM killer or a lost node would.
+    pub(crate) async fn sigkill(mut self) {
+        self.child.kill().await.unwrap();
     }
 
     /// Stops the process with SIGTERM and returns everything it logged.
-    async fn stop(mut self) -> String {
+    pub(crate) async fn stop(mut self) -> String {
         let pid = self.child.id().unwrap().to_string();
         let killed = std::process::Command::new("kill")
             .args(["-TERM", &pid])
@@ -171,7 +203,34 @@ impl Served {
     }
 }
 
-fn tempfile_dir(prefix: &str) -> std::path::PathBuf {
+/// `line` typed by a user with the `OPS` role, in `CHANNEL`.
+pub(crate) fn invocation(sim: &DiscordSim, line: &str) -> Invocation {
+    let commands = sim.registered_commands(None);
+    Invocation {
+        user: ops(),
+        guild_id: Some(sim.config().guild_id),
+        channel_id: CHANNEL,
+        data: parse_command_line(line, &commands).unwrap(),
+    }
+}
+
+/// A user with the `OPS` role.
+pub(crate) fn ops() -> SimUser {
+    SimUser {
+        role_ids: vec![OPS],
+        ..SimUser::new(42, "ops")
+    }
+}
+
+/// The ARM action POSTs (start, stop, ...), token requests aside.
+pub(crate) fn arm_posts(arm: &ArmSim) -> usize {
+    arm.requests()
+        .iter()
+        .filter(|request| !request.token_request && request.method == http::Method::POST)
+        .count()
+}
+
+pub(crate) fn tempfile_dir(prefix: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "{prefix}-{}-{:?}",
         std::process::id(),
@@ -221,7 +280,7 @@ async fn serve_answers_pings_and_commands_over_http() {
     let Some(InteractionEvent::OriginalEdited(progress)) =
         start.next_event_within(Duration::from_secs(30)).await
     else {
-        panic!("no progress edit: {}", served.logs_so_far().await)
+        panic!("no progress edit: {}", served.process.logs_so_far().await)
     };
     assert!(
         progress.content.starts_with("🔄 Starting **web-1**"),
@@ -270,6 +329,7 @@ async fn serve_answers_pings_and_commands_over_http() {
     );
 
     served
+        .process
         .wait_logged(&[
             r#""target":"azcord::audit""#,
             r#""command":"vm start""#,
@@ -278,7 +338,7 @@ async fn serve_answers_pings_and_commands_over_http() {
         .await;
     let tokens = [ping.token.clone(), start.token.clone()];
     let bot_token = served.sim.config().token.clone();
-    let logs = served.stop().await;
+    let logs = served.process.stop().await;
     assert!(logs.contains("interactions endpoint closed"), "{logs}");
     for secret in tokens.iter().chain([&bot_token]) {
         assert!(!logs.contains(secret.as_str()), "a token reached the logs");
@@ -352,6 +412,6 @@ async fn serve_refuses_what_discord_did_not_sign_and_runs_nothing() {
         !calls.iter().any(|call| call.path.contains("/webhooks/")),
         "{calls:#?}"
     );
-    let logs = served.stop().await;
+    let logs = served.process.stop().await;
     assert!(!logs.contains("\"target\":\"azcord::audit\""), "{logs}");
 }

@@ -1,0 +1,229 @@
+//! `azcord serve` replicas on one Redis store: a confirmation prompted by one is
+//! confirmed through the other, an operation whose owner is killed is finished by the
+//! survivor, no action is ever begun twice; and a store that goes down and comes back.
+
+use std::time::{Duration, Instant};
+
+use azcord_command::twilight_model::channel::message::Component;
+use azcord_sim::{
+    ArmSim, ArmSimConfig, DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle,
+    SimMessage, arm::PowerState, redis::RedisServer,
+};
+
+use crate::serve::{CONFIG, ServeProcess, ServeState, arm_posts, invocation, ops, tempfile_dir};
+
+/// A key for the Redis store, which needs one shared by every process.
+const STATE_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/// The operation lease, short so that a dead replica's operation is taken over soon.
+const LEASE: Duration = Duration::from_secs(1);
+
+/// How long a process that takes an operation over waits before it polls it first.
+const FIRST_POLL: Duration = Duration::from_secs(5);
+
+const NOT_RECORDED: &str = "azcord cannot record this operation; not started";
+
+/// Both simulators, a VM transition lasting until the test finishes it, and a config
+/// file with a short lease.
+async fn simulators(prefix: &str) -> (DiscordSim, ArmSim, std::path::PathBuf) {
+    let sim = DiscordSim::start(DiscordSimConfig {
+        wait_timeout: Duration::from_secs(60),
+        ..DiscordSimConfig::default()
+    })
+    .await
+    .unwrap();
+    let arm = ArmSim::start(ArmSimConfig {
+        transition: Duration::from_secs(3600),
+        retry_after: Duration::from_millis(50),
+        ..ArmSimConfig::default()
+    })
+    .await
+    .unwrap();
+    let config = tempfile_dir(prefix).join("azcord.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{CONFIG}\n[azure]\noperation_lease_secs = {}\n",
+            LEASE.as_secs()
+        ),
+    )
+    .unwrap();
+    (sim, arm, config)
+}
+
+/// The message of a response or an edit of it, if `event` carries one.
+fn message_of(event: &InteractionEvent) -> Option<&SimMessage> {
+    match event {
+        InteractionEvent::Acknowledged {
+            message: Some(message),
+            ..
+        }
+        | InteractionEvent::OriginalEdited(message)
+        | InteractionEvent::Followup(message) => Some(message),
+        _ => None,
+    }
+}
+
+/// A message's content and its embeds' titles and descriptions.
+fn text_of(message: &SimMessage) -> String {
+    let embeds = message.embeds.iter().flat_map(|embed| {
+        [embed.title.as_deref(), embed.description.as_deref()]
+            .into_iter()
+            .flatten()
+    });
+    std::iter::once(message.content.as_str())
+        .chain(embeds)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Waits (bounded by the simulator's patience) for a message containing `text`.
+async fn wait_text(handle: &mut InteractionHandle, text: &str) -> SimMessage {
+    let event = handle
+        .wait_for(|event| message_of(event).is_some_and(|message| text_of(message).contains(text)))
+        .await;
+    message_of(&event).unwrap().clone()
+}
+
+/// A progress edit with the time so far: the operation is being polled, so recorded.
+fn polled(event: &InteractionEvent) -> bool {
+    matches!(event, InteractionEvent::OriginalEdited(message)
+        if message.content.starts_with("🔄") && message.content.ends_with(" s"))
+}
+
+fn button(message: &SimMessage, label: &str) -> String {
+    message
+        .components
+        .iter()
+        .flat_map(|row| match row {
+            Component::ActionRow(row) => row.components.clone(),
+            _ => Vec::new(),
+        })
+        .find_map(|component| match component {
+            Component::Button(button) if button.label.as_deref() == Some(label) => button.custom_id,
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no button {label:?}: {message:#?}"))
+}
+
+#[tokio::test]
+async fn replicas_share_confirmations_and_finish_each_others_operations() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let url = redis.url();
+    let (sim, arm, config) = simulators("azcord-replicas").await;
+    let state = || ServeState::Redis {
+        url: &url,
+        key: STATE_KEY,
+    };
+    let first = ServeProcess::spawn(&sim, &arm, &config, state()).await;
+    let mut second = ServeProcess::spawn(&sim, &arm, &config, state()).await;
+
+    // Prompted by the first replica, confirmed through the second: it runs, once.
+    sim.set_interactions_endpoint(Some(first.endpoint()));
+    let mut stop = sim.invoke(invocation(&sim, "/vm stop name:staging/api-1"));
+    let prompt = wait_text(&mut stop, "api-1").await;
+    assert_eq!(arm_posts(&arm), 0, "nothing happens before the click");
+    sim.set_interactions_endpoint(Some(second.endpoint()));
+    let mut click = sim
+        .click(&prompt, &button(&prompt, "Stop"), &ops())
+        .unwrap();
+    click.wait_for(polled).await;
+    arm.finish_transitions();
+    let stopped = wait_text(&mut click, "✅").await;
+    assert!(
+        stopped
+            .content
+            .starts_with("✅ **api-1** in `staging` is stopped"),
+        "{}",
+        stopped.content
+    );
+    assert_eq!(arm_posts(&arm), 1);
+
+    // Begun by the first replica, which dies while Azure works: the second finishes it.
+    sim.set_interactions_endpoint(Some(first.endpoint()));
+    let mut start = sim.invoke(invocation(&sim, "/vm start name:staging/web-1"));
+    start.wait_for(polled).await;
+    arm.wait_for_vm_state("staging", "web-1", PowerState::Starting)
+        .await;
+    sim.set_interactions_endpoint(Some(second.endpoint()));
+    let killed = Instant::now();
+    first.sigkill().await;
+    arm.finish_transitions();
+    let started = wait_text(&mut start, "is running").await;
+    let taken_over_in = killed.elapsed();
+    assert!(
+        started
+            .content
+            .starts_with("✅ **web-1** in `staging` is running · took "),
+        "{}",
+        started.content
+    );
+    // The survivor looks every half lease and takes a lease once it has expired, then
+    // polls after azcord's default interval (5 s: the dead process's Retry-After is not
+    // recorded), with room for a loaded machine.
+    let bound = LEASE * 3 / 2 + FIRST_POLL + Duration::from_secs(5);
+    assert!(
+        taken_over_in <= bound,
+        "taken over after {taken_over_in:?}, over {bound:?}: {}",
+        second.logs_so_far().await
+    );
+    eprintln!("replicas: operation taken over and finished {taken_over_in:?} after SIGKILL");
+    // One POST per action, however many replicas followed it.
+    assert_eq!(arm_posts(&arm), 2, "{:#?}", arm.requests());
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn store_down_refuses_actions_keeps_reads_and_recovers() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let url = redis.url();
+    let (sim, arm, config) = simulators("azcord-store-down").await;
+    let mut served = ServeProcess::spawn(
+        &sim,
+        &arm,
+        &config,
+        ServeState::Redis {
+            url: &url,
+            key: STATE_KEY,
+        },
+    )
+    .await;
+    sim.set_interactions_endpoint(Some(served.endpoint()));
+
+    redis.stop();
+    // An action that cannot be recorded is not begun.
+    let mut refused = sim.invoke(invocation(&sim, "/vm start name:staging/web-1"));
+    let answer = wait_text(&mut refused, NOT_RECORDED).await;
+    assert!(answer.content.contains(NOT_RECORDED), "{}", answer.content);
+    assert_eq!(arm_posts(&arm), 0, "{:#?}", arm.requests());
+    // Reads need no store.
+    let mut list = sim.invoke(invocation(&sim, "/vm list"));
+    let listed = wait_text(&mut list, "VMs in the subscription").await;
+    assert!(text_of(&listed).contains("api-1"), "{listed:#?}");
+    assert!(
+        served.is_running(),
+        "azcord serve died: {}",
+        served.logs_so_far().await
+    );
+
+    // Back, empty: the next action works without restarting azcord.
+    redis.restart();
+    let mut start = sim.invoke(invocation(&sim, "/vm start name:staging/web-1"));
+    start.wait_for(polled).await;
+    arm.finish_transitions();
+    let started = wait_text(&mut start, "is running").await;
+    assert!(
+        started
+            .content
+            .starts_with("✅ **web-1** in `staging` is running · took "),
+        "{}",
+        started.content
+    );
+    assert_eq!(arm_posts(&arm), 1, "{:#?}", arm.requests());
+    let logs = served.stop().await;
+    assert!(!logs.contains("panicked"), "{logs}");
+}
