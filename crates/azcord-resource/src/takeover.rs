@@ -114,7 +114,9 @@ impl<R: ResourceType> ResourceFlow<R> {
             } else {
                 PollKind::Location
             },
-            retry_after: None,
+            // Azure may have finished while nobody followed: ask at once, then as its
+            // Retry-After says, rather than after the default interval.
+            retry_after: Some(Duration::ZERO),
             correlation_id: poll.correlation_id.clone(),
         };
         let left = record

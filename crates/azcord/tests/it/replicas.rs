@@ -18,9 +18,6 @@ const STATE_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aab
 /// The operation lease, short so that a dead replica's operation is taken over soon.
 const LEASE: Duration = Duration::from_secs(1);
 
-/// How long a process that takes an operation over waits before it polls it first.
-const FIRST_POLL: Duration = Duration::from_secs(5);
-
 const NOT_RECORDED: &str = "azcord cannot record this operation; not started";
 
 /// Both simulators, a VM transition lasting until the test finishes it, and a config
@@ -160,10 +157,9 @@ async fn replicas_share_confirmations_and_finish_each_others_operations() {
         "{}",
         started.content
     );
-    // The survivor looks every half lease and takes a lease once it has expired, then
-    // polls after azcord's default interval (5 s: the dead process's Retry-After is not
-    // recorded), with room for a loaded machine.
-    let bound = LEASE * 3 / 2 + FIRST_POLL + Duration::from_secs(5);
+    // The survivor looks every half lease, takes a lease once it has expired and polls
+    // at once: a lease and a half, with room for a loaded machine.
+    let bound = LEASE * 3 / 2 + Duration::from_secs(2);
     assert!(
         taken_over_in <= bound,
         "taken over after {taken_over_in:?}, over {bound:?}: {}",
