@@ -256,31 +256,43 @@ impl IdentityCredential {
     }
 }
 
-impl TokenCredential for IdentityCredential {
-    fn get_token<'life0, 'life1, 'life2, 'async_trait>(
-        &'life0 self,
-        scopes: &'life1 [&'life2 str],
-    ) -> Pin<Box<dyn Future<Output = azure_core::Result<AccessToken>> + Send + 'async_trait>>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(self.token(scopes))
-    }
+/// Implements azure_core 0.21's `TokenCredential` (an async-trait, written out by hand
+/// to keep the macro crate out) for a type with `async fn token(&self, scopes)`; `$clear`
+/// is the future `clear_cache` returns.
+macro_rules! impl_token_credential {
+    ($credential:ty, |$this:ident| $clear:expr) => {
+        impl TokenCredential for $credential {
+            fn get_token<'life0, 'life1, 'life2, 'async_trait>(
+                &'life0 self,
+                scopes: &'life1 [&'life2 str],
+            ) -> Pin<Box<dyn Future<Output = azure_core::Result<AccessToken>> + Send + 'async_trait>>
+            where
+                'life0: 'async_trait,
+                'life1: 'async_trait,
+                'life2: 'async_trait,
+                Self: 'async_trait,
+            {
+                Box::pin(self.token(scopes))
+            }
 
-    fn clear_cache<'life0, 'async_trait>(
-        &'life0 self,
-    ) -> Pin<Box<dyn Future<Output = azure_core::Result<()>> + Send + 'async_trait>>
-    where
-        'life0: 'async_trait,
-        Self: 'async_trait,
-    {
-        let result = self.rebuild();
-        Box::pin(async move { result })
-    }
+            fn clear_cache<'life0, 'async_trait>(
+                &'life0 self,
+            ) -> Pin<Box<dyn Future<Output = azure_core::Result<()>> + Send + 'async_trait>>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                let $this = self;
+                Box::pin($clear)
+            }
+        }
+    };
 }
+
+impl_token_credential!(IdentityCredential, |this| {
+    let result = this.rebuild();
+    async move { result }
+});
 
 /// An azure_core 1.x error and its sources on one line, each part once: azure_identity
 /// puts Entra ID's `AADSTS…` description in the message, and a TLS failure sits
@@ -420,30 +432,7 @@ impl CredentialChain {
     }
 }
 
-impl TokenCredential for CredentialChain {
-    fn get_token<'life0, 'life1, 'life2, 'async_trait>(
-        &'life0 self,
-        scopes: &'life1 [&'life2 str],
-    ) -> Pin<Box<dyn Future<Output = azure_core::Result<AccessToken>> + Send + 'async_trait>>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(self.token(scopes))
-    }
-
-    fn clear_cache<'life0, 'async_trait>(
-        &'life0 self,
-    ) -> Pin<Box<dyn Future<Output = azure_core::Result<()>> + Send + 'async_trait>>
-    where
-        'life0: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(self.clear())
-    }
-}
+impl_token_credential!(CredentialChain, |this| this.clear());
 
 /// `message` with every secret replaced by `<redacted>`.
 fn scrub(mut message: String, secrets: &[Secret]) -> String {
