@@ -17,7 +17,7 @@ use twilight_model::id::{
 
 use crate::{
     RestResponder, RestartPolicy, ShardPhase, ShardSession, ShardSessions, ShardStatus,
-    identify::{IdentifyQueue, SharedIdentifyQueue},
+    identify::{IdentifyQueue, SessionBudget, SharedIdentifyQueue},
     registration::{Registration, sync_commands},
     sessions::SessionMemory,
     supervise::{ShardRunner, new_shard, panic_message},
@@ -159,6 +159,8 @@ pub struct Bot {
     shard_config: Config<IdentifyQueue>,
     /// Discord's `session_start_limit.max_concurrency`: how many identify buckets.
     max_concurrency: u32,
+    /// Discord's daily session starts left, when this process connected.
+    budget: SessionBudget,
     restart: RestartPolicy,
     status: ShardStatus,
     dispatcher: Dispatcher,
@@ -222,6 +224,11 @@ pub async fn connect_with(
         }
     };
     let max_concurrency = u32::from(limit.max_concurrency.max(1));
+    let budget = SessionBudget::read_now(
+        limit.remaining,
+        Duration::from_millis(limit.reset_after),
+        limit.total,
+    );
     let queue = IdentifyQueue::InMemory(InMemoryQueue::new(
         limit.max_concurrency.max(1),
         limit.remaining.min(limit.total),
@@ -247,6 +254,7 @@ pub async fn connect_with(
         sessions,
         shard_config,
         max_concurrency,
+        budget,
         restart: config.restart,
         status,
         dispatcher,
@@ -325,10 +333,11 @@ impl Bot {
 
     /// Paces this bot's identifies together with every other process sharing `store`:
     /// a shard identifies once it holds its bucket's lease (`shard_id %
-    /// max_concurrency`) for one `window`, instead of asking this process's own queue.
-    /// Discord's window is [`IDENTIFY_WINDOW`](crate::IDENTIFY_WINDOW).
+    /// max_concurrency`) for one `window`, instead of asking this process's own queue,
+    /// and while the session starts recorded in the store leave some of Discord's
+    /// daily limit. Discord's window is [`IDENTIFY_WINDOW`](crate::IDENTIFY_WINDOW).
     pub fn share_identifies(mut self, store: Store, window: Duration) -> Self {
-        let queue = SharedIdentifyQueue::new(store, self.max_concurrency, window);
+        let queue = SharedIdentifyQueue::new(store, self.max_concurrency, window, self.budget);
         tracing::info!(
             max_concurrency = self.max_concurrency,
             window_ms = window.as_millis() as u64,

@@ -50,6 +50,10 @@ const CONFIRMATION: &str = "confirmation/";
 const OPERATION: &str = "operation/";
 const SESSION: &str = "session/";
 const LEASE: &str = "lease/";
+const SESSION_START: &str = "session-start/";
+
+/// How long a session start is remembered: Discord's daily limit counts a day.
+pub const SESSION_START_MEMORY: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl Store {
     /// The store over `backend`, sealing tokens with `key`.
@@ -180,6 +184,28 @@ impl Store {
         decode_optional(&key, self.backend.take(&key).await?)
     }
 
+    /// Records that a shard started a gateway session at `at`, for
+    /// [`SESSION_START_MEMORY`]: Discord limits session starts per day across every
+    /// process of a bot.
+    pub async fn record_session_start(&self, at: SystemTime) -> Result<(), StoreError> {
+        let key = format!("{SESSION_START}{}", new_id());
+        let value = encode(&backend::unix_millis(at))?;
+        self.backend
+            .put(&key, value, at + SESSION_START_MEMORY)
+            .await
+    }
+
+    /// How many session starts were recorded at or after `since`.
+    pub async fn session_starts_since(&self, since: SystemTime) -> Result<usize, StoreError> {
+        let since = backend::unix_millis(since);
+        let mut count = 0;
+        for (key, value) in self.backend.scan(SESSION_START).await? {
+            let at: u64 = decode(&key, &value)?;
+            count += usize::from(at >= since);
+        }
+        Ok(count)
+    }
+
     /// Takes or renews the lease `name` for `owner` until `lease_until`, if it is free,
     /// expired or already `owner`'s; whether `owner` holds it.
     pub async fn claim(
@@ -257,4 +283,43 @@ mod tests {
 
     static_assertions::assert_obj_safe!(Backend);
     static_assertions::assert_impl_all!(Store: Send, Sync, Clone);
+
+    #[tokio::test]
+    async fn session_starts_are_counted_from_a_time_on() {
+        let store = Store::in_memory();
+        let now = SystemTime::now();
+        for seconds_ago in [30, 20, 10] {
+            store
+                .record_session_start(now - Duration::from_secs(seconds_ago))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            store
+                .session_starts_since(now - Duration::from_secs(60))
+                .await
+                .unwrap(),
+            3
+        );
+        assert_eq!(
+            store
+                .session_starts_since(now - Duration::from_secs(20))
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(store.session_starts_since(now).await.unwrap(), 0);
+        // A start older than a day has expired and is not counted.
+        store
+            .record_session_start(now - SESSION_START_MEMORY - Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .session_starts_since(SystemTime::UNIX_EPOCH)
+                .await
+                .unwrap(),
+            3
+        );
+    }
 }
