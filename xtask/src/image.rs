@@ -270,7 +270,9 @@ fn assemble(root: &RootFilesystem, stamp: &Stamp) -> anyhow::Result<Image> {
         .env(vec![
             "PATH=/usr/local/bin".to_owned(),
             format!("AZCORD_ADMIN_ADDR=0.0.0.0:{ADMIN_PORT}"),
-            format!("AZCORD_STATE={STATE_DIR}/state.redb"),
+            // The default state file is then `/var/lib/azcord/state.redb`; a default rather
+            // than `AZCORD_STATE`, so that `AZCORD_STORE_URL` alone picks Redis.
+            "XDG_STATE_HOME=/var/lib".to_owned(),
         ])
         .exposed_ports(vec![format!("{ADMIN_PORT}/tcp")])
         .working_dir("/")

@@ -400,8 +400,8 @@ fn dockerfile_runs_azcord_as_non_root_with_the_labels_of_the_xtask_image() {
             "the admin port, reachable by probes",
         ),
         (
-            "ENV AZCORD_STATE=/var/lib/azcord/state.redb",
-            "the embedded store, in a directory the bot may write",
+            "ENV XDG_STATE_HOME=/var/lib",
+            "the embedded store by default in /var/lib/azcord, which the bot may write",
         ),
     ] {
         assert!(has(wanted), "the final stage lacks `{wanted}` ({why})");

@@ -136,7 +136,7 @@ fn the_config_says_how_to_run_it_and_where_it_comes_from() {
           "Env": [
             "PATH=/usr/local/bin",
             "AZCORD_ADMIN_ADDR=0.0.0.0:9090",
-            "AZCORD_STATE=/var/lib/azcord/state.redb"
+            "XDG_STATE_HOME=/var/lib"
           ],
           "ExposedPorts": {
             "9090/tcp": {}
