@@ -5,8 +5,9 @@
 //! It uses the bot's own Azure plumbing (azcord-azure): the same credential chain, the
 //! same `AZURE_RESOURCE_MANAGER_ENDPOINT` and `AZURE_AUTHORITY_HOST` overrides, and the
 //! same operation polling, so it runs against the ARM simulator in tests and on a laptop.
-//! Secrets (`DISCORD_TOKEN`, `HONEYCOMB_API_KEY`, `ACR_PASSWORD`) go to Azure only as
-//! `secureString` parameters; they are never printed, traced or put on a command line.
+//! Secrets (`DISCORD_TOKEN`, `HONEYCOMB_API_KEY`, `ACR_PASSWORD`, `AZCORD_STORE_URL`,
+//! `AZCORD_STATE_KEY`) go to Azure only as `secureString` parameters; they are never
+//! printed, traced or put on a command line.
 
 #![allow(
     clippy::print_stdout,
@@ -198,6 +199,7 @@ fn plan(args: &DeployArgs, lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::R
             ),
         };
     let honeycomb_key = lookup("HONEYCOMB_API_KEY");
+    let (store_url, state_key) = store_settings(lookup)?;
     let dataset = lookup("HONEYCOMB_DATASET").unwrap_or_else(|| "azcord".to_owned());
     let managed: Vec<String> = if args.manage.is_empty() {
         vec![resource_group.to_string()]
@@ -232,6 +234,14 @@ fn plan(args: &DeployArgs, lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::R
             ParameterValue::Secure(Secret::new(honeycomb_key.clone().unwrap_or_default())),
         ),
         ("honeycombDataset", ParameterValue::Plain(json!(dataset))),
+        (
+            "storeUrl",
+            ParameterValue::Secure(Secret::new(store_url.unwrap_or_default())),
+        ),
+        (
+            "stateKey",
+            ParameterValue::Secure(Secret::new(state_key.unwrap_or_default())),
+        ),
         (
             "managedResourceGroups",
             ParameterValue::Plain(json!(managed)),
@@ -270,6 +280,33 @@ fn plan(args: &DeployArgs, lookup: &dyn Fn(&str) -> Option<String>) -> anyhow::R
             ..WaitOptions::default()
         },
     })
+}
+
+/// The Redis store the bot is to use (`AZCORD_STORE_URL`) and the key sealing its
+/// tokens (`AZCORD_STATE_KEY`), checked now rather than by a container that would
+/// not start: a Redis store needs the key, and the key is 64 hexadecimal digits.
+fn store_settings(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let url = lookup("AZCORD_STORE_URL");
+    let key = lookup("AZCORD_STATE_KEY");
+    if let Some(url) = &url {
+        anyhow::ensure!(
+            url.starts_with("redis://") || url.starts_with("rediss://"),
+            "AZCORD_STORE_URL must be a redis:// or rediss:// URL"
+        );
+        anyhow::ensure!(
+            key.is_some(),
+            "AZCORD_STORE_URL is set but AZCORD_STATE_KEY is not: a Redis store needs the key that seals interaction tokens (`openssl rand -hex 32`)"
+        );
+    }
+    if let Some(key) = &key {
+        anyhow::ensure!(
+            key.len() == 64 && key.bytes().all(|byte| byte.is_ascii_hexdigit()),
+            "AZCORD_STATE_KEY must be 64 hexadecimal digits (`openssl rand -hex 32`)"
+        );
+    }
+    Ok((url, key))
 }
 
 /// The parameters the template declares, from those offered; a declared parameter

@@ -195,9 +195,15 @@ async fn record_sessions(store: &Store, sessions: &[ShardSession]) {
     }
 }
 
-/// The environment variable `name` as a secret, if set.
+/// The environment variable `name` as a secret, unless unset or blank: Azure Container
+/// Instances cannot pass an empty variable, so an unset one comes as a blank.
 pub(crate) fn env_secret(name: &str) -> Option<Secret> {
-    std::env::var(name).ok().map(Secret::new)
+    unless_blank(std::env::var(name).ok()).map(Secret::new)
+}
+
+/// `value`, unless it is absent or only whitespace.
+fn unless_blank(value: Option<String>) -> Option<String> {
+    value.filter(|value| !value.trim().is_empty())
 }
 
 /// Where `azcord run` keeps its state by default: `$XDG_STATE_HOME/azcord/state.redb`,
@@ -326,5 +332,28 @@ pub(crate) mod twilight_ids {
     pub(crate) fn guild_id(id: Option<u64>) -> anyhow::Result<Option<Id<GuildMarker>>> {
         id.map(|id| Id::new_checked(id).ok_or_else(|| anyhow::anyhow!("guild id must not be 0")))
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blank_variable_is_unset() {
+        let cases = [
+            (None, None),
+            (Some(""), None),
+            (Some(" "), None),
+            (Some(" \t"), None),
+            (Some("rediss://host"), Some("rediss://host")),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(
+                unless_blank(value.map(str::to_owned)).as_deref(),
+                expected,
+                "{value:?}"
+            );
+        }
     }
 }

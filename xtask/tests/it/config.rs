@@ -496,7 +496,16 @@ fn aci_template_secrets_are_secure_strings_without_a_value() {
     let secrets = secret_parameters(&template);
     assert_eq!(
         secrets,
-        BTreeSet::from(["discordToken", "honeycombApiKey", "registryPassword"].map(String::from))
+        BTreeSet::from(
+            [
+                "discordToken",
+                "honeycombApiKey",
+                "registryPassword",
+                "stateKey",
+                "storeUrl",
+            ]
+            .map(String::from)
+        )
     );
     for (name, declaration) in template["parameters"].as_object().expect("parameters") {
         let looks_secret = ["token", "password", "key", "secret"]
@@ -538,6 +547,8 @@ fn aci_template_passes_secrets_only_as_secure_values() {
     expect![[r#"
         discordToken -> resources[0].properties.containers[0].properties.environmentVariables[0].secureValue
         honeycombApiKey -> resources[0].properties.containers[0].properties.environmentVariables[1].secureValue
+        storeUrl -> resources[0].properties.containers[0].properties.environmentVariables[3].secureValue
+        stateKey -> resources[0].properties.containers[0].properties.environmentVariables[4].secureValue
         registryPassword -> resources[0].properties.imageRegistryCredentials[0].password
     "#]]
     .assert_eq(&shown);
@@ -566,6 +577,8 @@ fn aci_template_container_environment() {
         DISCORD_TOKEN secureValue [parameters('discordToken')]
         HONEYCOMB_API_KEY secureValue [if(empty(parameters('honeycombApiKey')), ' ', parameters('honeycombApiKey'))]
         HONEYCOMB_DATASET value [parameters('honeycombDataset')]
+        AZCORD_STORE_URL secureValue [if(empty(parameters('storeUrl')), ' ', parameters('storeUrl'))]
+        AZCORD_STATE_KEY secureValue [if(empty(parameters('stateKey')), ' ', parameters('stateKey'))]
         AZURE_SUBSCRIPTION_ID value [subscription().subscriptionId]
         AZCORD_ADMIN_ADDR value [concat('0.0.0.0:', string(parameters('adminPort')))]
         AZCORD_LOG_FORMAT value json

@@ -13,7 +13,19 @@ use crate::support::{Run, run, xtask};
 const DISCORD_TOKEN: &str = "discord-token-MTIzNDU2Nzg5.secret";
 const ACR_PASSWORD: &str = "acr-password-h2Zx9";
 const HONEYCOMB_KEY: &str = "honeycomb-key-8f3e1";
+const STORE_URL: &str = "rediss://:redis-access-key-77Qz@azcord.redis.cache.windows.net:6380";
+const STATE_KEY: &str = "5e1f0c9a7b3d2e4f6a8c0b1d3e5f7a9c2b4d6e8f0a1c3e5b7d9f1a3c5e7b9d0f";
 const IMAGE: &str = "azcordacr.azurecr.io/azcord@sha256:0f4e3c1b2a5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
+
+/// The arguments that deploy the image as `staging/worker`.
+const WORKER: &[&str] = &[
+    "--resource-group",
+    "staging",
+    "--name",
+    "worker",
+    "--image",
+    IMAGE,
+];
 
 async fn arm() -> ArmSim {
     ArmSim::start(ArmSimConfig {
@@ -59,6 +71,9 @@ fn assert_no_secret(run: &Run, arm: &ArmSim) {
         DISCORD_TOKEN,
         ACR_PASSWORD,
         HONEYCOMB_KEY,
+        STORE_URL,
+        "redis-access-key-77Qz",
+        STATE_KEY,
         arm.config().client_secret.as_str(),
     ] {
         assert!(!all.contains(secret), "a secret was printed:\n{all}");
@@ -295,6 +310,53 @@ async fn a_new_bot_is_created_from_the_template_with_its_roles() {
     assert_eq!(writes(&arm).len(), 1, "{:?}", writes(&arm));
 }
 
+/// The secure value of the container's environment variable `name`, checking that
+/// it has no plain value.
+fn secure_variable(arm: &ArmSim, group: &str, name: &str) -> String {
+    let group = arm.container_group(group, "azcord").expect("created");
+    let variable = group.containers[0]
+        .environment
+        .iter()
+        .find(|variable| variable.name == name)
+        .unwrap_or_else(|| panic!("{name} reaches the container"))
+        .clone();
+    assert_eq!(variable.value, None, "{name} as a secure value only");
+    variable.secure_value.unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_store_and_its_key_reach_the_container_as_secure_values() {
+    let arm = arm().await;
+    let run = deploy(
+        &arm,
+        "staging",
+        "azcord",
+        &[
+            ("AZCORD_STORE_URL", STORE_URL.to_owned()),
+            ("AZCORD_STATE_KEY", STATE_KEY.to_owned()),
+        ],
+    )
+    .await;
+    assert!(run.success, "{}", run.all());
+    assert_no_secret(&run, &arm);
+    assert_eq!(
+        secure_variable(&arm, "staging", "AZCORD_STORE_URL"),
+        STORE_URL
+    );
+    assert_eq!(
+        secure_variable(&arm, "staging", "AZCORD_STATE_KEY"),
+        STATE_KEY
+    );
+
+    // Without them the container keeps its own file: Azure takes no empty value, so
+    // they come as blanks, which the bot reads as unset.
+    let run = deploy(&arm, "dev-sandbox", "azcord", &[]).await;
+    assert!(run.success, "{}", run.all());
+    for name in ["AZCORD_STORE_URL", "AZCORD_STATE_KEY"] {
+        assert_eq!(secure_variable(&arm, "dev-sandbox", name), " ", "{name}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_deployment_is_reported_with_azure_s_error() {
     let arm = arm().await;
@@ -321,17 +383,12 @@ async fn a_failed_deployment_is_reported_with_azure_s_error() {
 async fn a_dry_run_changes_nothing_and_masks_secrets() {
     let arm = arm().await;
     let mut vars = azure_vars(&arm);
-    vars.push(("HONEYCOMB_API_KEY", HONEYCOMB_KEY.to_owned()));
-    let args = [
-        "deploy",
-        "--resource-group",
-        "staging",
-        "--name",
-        "worker",
-        "--image",
-        IMAGE,
-        "--dry-run",
-    ];
+    vars.extend([
+        ("HONEYCOMB_API_KEY", HONEYCOMB_KEY.to_owned()),
+        ("AZCORD_STORE_URL", STORE_URL.to_owned()),
+        ("AZCORD_STATE_KEY", STATE_KEY.to_owned()),
+    ]);
+    let args = [&["deploy"], WORKER, &["--dry-run"]].concat();
     let run = run(xtask(&args, &vars)).await;
     assert!(run.success, "{}", run.all());
     assert_no_secret(&run, &arm);
@@ -344,6 +401,8 @@ async fn a_dry_run_changes_nothing_and_masks_secrets() {
         "would create deployment `azcord-1a2b3c4d5e6f`",
         "discordToken             ******** (secure)",
         "registryPassword         ******** (secure)",
+        "storeUrl                 ******** (secure)",
+        "stateKey                 ******** (secure)",
         "dry run: nothing was changed",
     ] {
         assert!(run.stdout.contains(line), "{line}:\n{}", run.stdout);
@@ -355,7 +414,7 @@ async fn bad_input_is_refused_before_any_call() {
     let arm = arm().await;
     // The arguments, the variables changed, and what the error says.
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case; 4] = [
+    let cases: [Case; 7] = [
         (
             &[
                 "--resource-group",
@@ -380,29 +439,32 @@ async fn bad_input_is_refused_before_any_call() {
             &[],
             "is not an image reference",
         ),
+        (WORKER, &[("DISCORD_TOKEN", "")], "DISCORD_TOKEN is not set"),
         (
-            &[
-                "--resource-group",
-                "staging",
-                "--name",
-                "worker",
-                "--image",
-                IMAGE,
-            ],
-            &[("DISCORD_TOKEN", "")],
-            "DISCORD_TOKEN is not set",
-        ),
-        (
-            &[
-                "--resource-group",
-                "staging",
-                "--name",
-                "worker",
-                "--image",
-                IMAGE,
-            ],
+            WORKER,
             &[("ACR_PASSWORD", "")],
             "set ACR_USERNAME and ACR_PASSWORD",
+        ),
+        (
+            WORKER,
+            &[("AZCORD_STORE_URL", STORE_URL)],
+            "AZCORD_STORE_URL is set but AZCORD_STATE_KEY is not",
+        ),
+        (
+            WORKER,
+            &[
+                ("AZCORD_STORE_URL", STORE_URL),
+                ("AZCORD_STATE_KEY", "not-a-key-redis-access-key-77Qz"),
+            ],
+            "AZCORD_STATE_KEY must be 64 hexadecimal digits",
+        ),
+        (
+            WORKER,
+            &[
+                ("AZCORD_STORE_URL", "https://redis-access-key-77Qz@azcord"),
+                ("AZCORD_STATE_KEY", STATE_KEY),
+            ],
+            "AZCORD_STORE_URL must be a redis:// or rediss:// URL",
         ),
     ];
     for (args, overrides, expected) in cases {
