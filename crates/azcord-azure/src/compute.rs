@@ -11,7 +11,11 @@ use futures_util::future::BoxFuture;
 
 use crate::{
     AzureError, PendingOperation, PowerState, ResourceGroupName, VirtualMachines, VmAction,
-    VmDetails, VmName, VmSummary, arm::Arm, errors_map::map_error, lro::pending_from_response,
+    VmDetails, VmName, VmSummary,
+    arm::Arm,
+    errors_map::map_error,
+    lookup::sort_by_place,
+    lro::{pending_from_raw, send_for_body, send_raw},
 };
 
 /// [`VirtualMachines`] of one subscription.
@@ -43,16 +47,7 @@ impl VirtualMachines for ArmVirtualMachines {
                         .is_none_or(|group| vm.resource_group.eq_ignore_ascii_case(group.as_str()))
                 }));
             }
-            vms.sort_by(|a, b| {
-                (
-                    a.resource_group.to_ascii_lowercase(),
-                    a.name.to_ascii_lowercase(),
-                )
-                    .cmp(&(
-                        b.resource_group.to_ascii_lowercase(),
-                        b.name.to_ascii_lowercase(),
-                    ))
-            });
+            sort_by_place(&mut vms);
             Ok(vms)
         })
     }
@@ -63,21 +58,15 @@ impl VirtualMachines for ArmVirtualMachines {
         name: &'a VmName,
     ) -> BoxFuture<'a, Result<VmDetails, AzureError>> {
         Box::pin(async move {
-            let vm = self
-                .client
-                .virtual_machines_client()
-                .get(
+            let vms = self.client.virtual_machines_client();
+            let vm = send_for_body!(
+                vms.get(
                     resource_group.as_str(),
                     name.as_str(),
                     &self.arm.subscription_id,
                 )
                 .expand("instanceView")
-                .send()
-                .await
-                .map_err(|error| map_error(&error))?
-                .into_body()
-                .await
-                .map_err(|error| map_error(&error))?;
+            )?;
             Ok(vm_details(&vm))
         })
     }
@@ -95,34 +84,12 @@ impl VirtualMachines for ArmVirtualMachines {
                 name.as_str(),
                 &self.arm.subscription_id,
             );
-            // `.send()`, never `.await` on the builder: the raw 202 carries the poll URL.
-            let response = match action {
-                VmAction::Start => vms
-                    .start(group, vm, subscription)
-                    .send()
-                    .await
-                    .map(|r| r.into_raw_response()),
-                VmAction::PowerOff => vms
-                    .power_off(group, vm, subscription)
-                    .send()
-                    .await
-                    .map(|r| r.into_raw_response()),
-                VmAction::Deallocate => vms
-                    .deallocate(group, vm, subscription)
-                    .send()
-                    .await
-                    .map(|r| r.into_raw_response()),
-                VmAction::Restart => vms
-                    .restart(group, vm, subscription)
-                    .send()
-                    .await
-                    .map(|r| r.into_raw_response()),
-            }
-            .map_err(|error| map_error(&error))?;
-            Ok(pending_from_response(
-                response.status() as u16,
-                response.headers(),
-            ))
+            pending_from_raw(match action {
+                VmAction::Start => send_raw!(vms.start(group, vm, subscription)),
+                VmAction::PowerOff => send_raw!(vms.power_off(group, vm, subscription)),
+                VmAction::Deallocate => send_raw!(vms.deallocate(group, vm, subscription)),
+                VmAction::Restart => send_raw!(vms.restart(group, vm, subscription)),
+            })
         })
     }
 }

@@ -15,7 +15,8 @@ use crate::{
     arm::Arm,
     compute::{enum_text, resource_group_of},
     errors_map::map_error,
-    lro::pending_from_response,
+    lookup::sort_by_place,
+    lro::{pending_from_raw, send_for_body, send_raw},
 };
 
 /// [`ContainerGroups`] of one subscription.
@@ -43,10 +44,7 @@ impl ContainerGroups for ArmContainerGroups {
                 }
                 None => collect(groups.list(subscription).into_stream()).await?,
             };
-            summaries.sort_by(|a, b| {
-                (a.resource_group.to_ascii_lowercase(), &a.name)
-                    .cmp(&(b.resource_group.to_ascii_lowercase(), &b.name))
-            });
+            sort_by_place(&mut summaries);
             Ok(summaries)
         })
     }
@@ -57,20 +55,12 @@ impl ContainerGroups for ArmContainerGroups {
         name: &'a ContainerGroupName,
     ) -> BoxFuture<'a, Result<ContainerGroupSummary, AzureError>> {
         Box::pin(async move {
-            let group = self
-                .client
-                .container_groups_client()
-                .get(
-                    &self.arm.subscription_id,
-                    resource_group.as_str(),
-                    name.as_str(),
-                )
-                .send()
-                .await
-                .map_err(|error| map_error(&error))?
-                .into_body()
-                .await
-                .map_err(|error| map_error(&error))?;
+            let groups = self.client.container_groups_client();
+            let group = send_for_body!(groups.get(
+                &self.arm.subscription_id,
+                resource_group.as_str(),
+                name.as_str(),
+            ))?;
             Ok(group_summary(&group))
         })
     }
@@ -89,29 +79,14 @@ impl ContainerGroups for ArmContainerGroups {
                 name.as_str(),
             );
             // Start answers 202 with a poll URL (204 if already running), stop 204 when
-            // done, restart 204 with a poll URL: pending_from_response tells them apart.
-            let response = match action {
-                ContainerGroupAction::Start => groups
-                    .start(subscription, group, name)
-                    .send()
-                    .await
-                    .map(|r| r.into_raw_response()),
-                ContainerGroupAction::Stop => groups
-                    .stop(subscription, group, name)
-                    .send()
-                    .await
-                    .map(|r| r.into_raw_response()),
-                ContainerGroupAction::Restart => groups
-                    .restart(subscription, group, name)
-                    .send()
-                    .await
-                    .map(|r| r.into_raw_response()),
-            }
-            .map_err(|error| map_error(&error))?;
-            Ok(pending_from_response(
-                response.status() as u16,
-                response.headers(),
-            ))
+            // done, restart 204 with a poll URL: pending_from_raw tells them apart.
+            pending_from_raw(match action {
+                ContainerGroupAction::Start => send_raw!(groups.start(subscription, group, name)),
+                ContainerGroupAction::Stop => send_raw!(groups.stop(subscription, group, name)),
+                ContainerGroupAction::Restart => {
+                    send_raw!(groups.restart(subscription, group, name))
+                }
+            })
         })
     }
 
@@ -132,13 +107,7 @@ impl ContainerGroups for ArmContainerGroups {
             if let Some(tail) = tail {
                 request = request.tail(i32::try_from(tail).unwrap_or(i32::MAX));
             }
-            let logs = request
-                .send()
-                .await
-                .map_err(|error| map_error(&error))?
-                .into_body()
-                .await
-                .map_err(|error| map_error(&error))?;
+            let logs = send_for_body!(request)?;
             Ok(logs.content.unwrap_or_default())
         })
     }

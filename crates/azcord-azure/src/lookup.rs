@@ -40,6 +40,16 @@ impl Named for ContainerGroupSummary {
     }
 }
 
+/// Sorts `items` as every list shows them: by resource group, then name, ignoring case.
+pub(crate) fn sort_by_place<T: Named>(items: &mut [T]) {
+    items.sort_by_cached_key(|item| {
+        (
+            item.resource_group().to_ascii_lowercase(),
+            item.name().to_ascii_lowercase(),
+        )
+    });
+}
+
 /// The one item of `items` named `name` (case-insensitive), or a sentence for the user:
 /// that there is none (`what` names the kind, `list` the command that lists them), or
 /// which resource groups hold one, with how to pick.

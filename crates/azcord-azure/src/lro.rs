@@ -14,6 +14,41 @@ use crate::{
     pipeline::{CORRELATION_ID, retry_after},
 };
 
+/// Sends an azure_mgmt 0.21 request builder and gives its raw answer: `.send()`, never
+/// `.await` on the builder, which would read the body and lose the 202's poll URL.
+macro_rules! send_raw {
+    ($builder:expr) => {
+        $builder
+            .send()
+            .await
+            .map(|response| response.into_raw_response())
+    };
+}
+pub(crate) use send_raw;
+
+/// Sends an azure_mgmt 0.21 request builder and reads its body, with Azure's error
+/// mapped to an [`AzureError`].
+macro_rules! send_for_body {
+    ($builder:expr) => {
+        async { $builder.send().await?.into_body().await }
+            .await
+            .map_err(|error| crate::errors_map::map_error(&error))
+    };
+}
+pub(crate) use send_for_body;
+
+/// How to follow an action, from Azure's raw first answer (see [`send_raw`]) or the
+/// error it gave.
+pub(crate) fn pending_from_raw(
+    answer: azure_core::Result<azure_core::Response>,
+) -> Result<PendingOperation, AzureError> {
+    let response = answer.map_err(|error| crate::errors_map::map_error(&error))?;
+    Ok(pending_from_response(
+        response.status() as u16,
+        response.headers(),
+    ))
+}
+
 /// How to follow an action, from the status and headers of Azure's first answer:
 /// 201 or 202 with `Azure-AsyncOperation` (preferred) or `Location` is running, and so is
 /// 204 with `Azure-AsyncOperation` (ACI's restart is a long-running operation whose

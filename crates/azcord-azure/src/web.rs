@@ -16,8 +16,11 @@ use serde::Deserialize;
 
 use crate::{
     AzureError, AzureErrorKind, PendingOperation, ResourceGroupName, WebAppAction, WebAppName,
-    WebAppSummary, WebApps, arm::Arm, compute::resource_group_of, errors_map::map_error,
-    lro::pending_from_response,
+    WebAppSummary, WebApps,
+    arm::Arm,
+    compute::resource_group_of,
+    lookup::sort_by_place,
+    lro::{pending_from_raw, send_raw},
 };
 
 /// The App Service API version azure_mgmt_web's package-2024-04 speaks.
@@ -52,16 +55,7 @@ impl WebApps for ArmWebApps {
                 page = parse(&body)?;
                 summaries.extend(page.value.iter().map(site_summary));
             }
-            summaries.sort_by(|a, b| {
-                (
-                    a.resource_group.to_ascii_lowercase(),
-                    a.name.to_ascii_lowercase(),
-                )
-                    .cmp(&(
-                        b.resource_group.to_ascii_lowercase(),
-                        b.name.to_ascii_lowercase(),
-                    ))
-            });
+            sort_by_place(&mut summaries);
             Ok(summaries)
         })
     }
@@ -98,29 +92,12 @@ impl WebApps for ArmWebApps {
             );
             // App Service answers all three with 200 once done and sends nothing to
             // poll, so this is `PendingOperation::Completed`; should it ever answer 202
-            // with a URL, pending_from_response follows that instead.
-            let response = match action {
-                WebAppAction::Start => apps
-                    .start(group, app, subscription)
-                    .send()
-                    .await
-                    .map(|r| r.into_raw_response()),
-                WebAppAction::Stop => apps
-                    .stop(group, app, subscription)
-                    .send()
-                    .await
-                    .map(|r| r.into_raw_response()),
-                WebAppAction::Restart => apps
-                    .restart(group, app, subscription)
-                    .send()
-                    .await
-                    .map(|r| r.into_raw_response()),
-            }
-            .map_err(|error| map_error(&error))?;
-            Ok(pending_from_response(
-                response.status() as u16,
-                response.headers(),
-            ))
+            // with a URL, pending_from_raw follows that instead.
+            pending_from_raw(match action {
+                WebAppAction::Start => send_raw!(apps.start(group, app, subscription)),
+                WebAppAction::Stop => send_raw!(apps.stop(group, app, subscription)),
+                WebAppAction::Restart => send_raw!(apps.restart(group, app, subscription)),
+            })
         })
     }
 }
