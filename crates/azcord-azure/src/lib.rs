@@ -30,6 +30,7 @@ mod lro;
 mod model;
 mod names;
 mod pipeline;
+mod refusing;
 mod transport;
 mod web;
 

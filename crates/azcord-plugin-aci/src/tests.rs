@@ -7,8 +7,7 @@ use std::{
 use azcord_azure::{
     Azure, AzureError, AzureErrorKind, ContainerGroupAction, ContainerGroupName,
     ContainerGroupSummary, ContainerGroups, ContainerName, ContainerSummary, OperationStatus,
-    Operations, PendingOperation, PollKind, ResourceGroupName, VirtualMachines, VmAction,
-    VmDetails, VmName, VmSummary, WaitOptions, WebAppAction, WebAppName, WebAppSummary, WebApps,
+    Operations, PendingOperation, PollKind, ResourceGroupName, WaitOptions,
 };
 use azcord_command::{
     AutocompleteContext, BoxFuture, Button, Caller, Catalog, CommandError, CommandPattern,
@@ -223,64 +222,11 @@ impl Operations for Fake {
     }
 }
 
-impl VirtualMachines for Fake {
-    fn list<'a>(
-        &'a self,
-        _: Option<&'a ResourceGroupName>,
-    ) -> BoxFuture<'a, Result<Vec<VmSummary>, AzureError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn get<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a VmName,
-    ) -> BoxFuture<'a, Result<VmDetails, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-
-    fn begin<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a VmName,
-        _: VmAction,
-    ) -> BoxFuture<'a, Result<PendingOperation, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-}
-
-impl WebApps for Fake {
-    fn list<'a>(
-        &'a self,
-        _: Option<&'a ResourceGroupName>,
-    ) -> BoxFuture<'a, Result<Vec<WebAppSummary>, AzureError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn get<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a WebAppName,
-    ) -> BoxFuture<'a, Result<WebAppSummary, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-
-    fn begin<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a WebAppName,
-        _: WebAppAction,
-    ) -> BoxFuture<'a, Result<PendingOperation, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-}
-
 fn azure(fake: &Arc<Fake>) -> Azure {
     Azure {
-        vms: fake.clone(),
         container_groups: fake.clone(),
-        web_apps: fake.clone(),
         operations: fake.clone(),
+        ..Azure::refusing(AzureError::new(AzureErrorKind::NotFound, "none"))
     }
 }
 

@@ -1,10 +1,9 @@
 use std::{sync::Arc, time::Duration};
 
 use azcord_azure::{
-    Azure, AzureError, AzureErrorKind, ContainerGroupAction, ContainerGroupName,
-    ContainerGroupSummary, ContainerGroups, ContainerName, OperationStatus, Operations,
-    PendingOperation, PollKind, PowerState, ResourceGroupName, VirtualMachines, VmAction,
-    VmDetails, VmName, VmSummary, WaitOptions, WebAppAction, WebAppName, WebAppSummary, WebApps,
+    Azure, AzureError, AzureErrorKind, OperationStatus, Operations, PendingOperation, PollKind,
+    PowerState, ResourceGroupName, VirtualMachines, VmAction, VmDetails, VmName, VmSummary,
+    WaitOptions,
 };
 use azcord_command::{
     BoxFuture, CommandPattern, Outcome, Policy, Registry, Rule, testing::run_examples,
@@ -101,75 +100,12 @@ impl Operations for Fake {
     }
 }
 
-impl ContainerGroups for Fake {
-    fn list<'a>(
-        &'a self,
-        _: Option<&'a ResourceGroupName>,
-    ) -> BoxFuture<'a, Result<Vec<ContainerGroupSummary>, AzureError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn get<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a ContainerGroupName,
-    ) -> BoxFuture<'a, Result<ContainerGroupSummary, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-
-    fn begin<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a ContainerGroupName,
-        _: ContainerGroupAction,
-    ) -> BoxFuture<'a, Result<PendingOperation, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-
-    fn logs<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a ContainerGroupName,
-        _: &'a ContainerName,
-        _: Option<u32>,
-    ) -> BoxFuture<'a, Result<String, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-}
-
-impl WebApps for Fake {
-    fn list<'a>(
-        &'a self,
-        _: Option<&'a ResourceGroupName>,
-    ) -> BoxFuture<'a, Result<Vec<WebAppSummary>, AzureError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn get<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a WebAppName,
-    ) -> BoxFuture<'a, Result<WebAppSummary, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-
-    fn begin<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a WebAppName,
-        _: WebAppAction,
-    ) -> BoxFuture<'a, Result<PendingOperation, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-}
-
 fn azure() -> Azure {
     let fake = Arc::new(Fake(sample()));
     Azure {
         vms: fake.clone(),
-        container_groups: fake.clone(),
-        web_apps: fake.clone(),
         operations: fake,
+        ..Azure::refusing(AzureError::new(AzureErrorKind::NotFound, "none"))
     }
 }
 

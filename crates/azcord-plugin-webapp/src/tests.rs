@@ -5,10 +5,8 @@ use std::{
 };
 
 use azcord_azure::{
-    Azure, AzureError, AzureErrorKind, ContainerGroupAction, ContainerGroupName,
-    ContainerGroupSummary, ContainerGroups, ContainerName, OperationStatus, Operations,
-    PendingOperation, PollKind, ResourceGroupName, VirtualMachines, VmAction, VmDetails, VmName,
-    VmSummary, WaitOptions, WebAppAction, WebAppName, WebAppSummary, WebApps,
+    Azure, AzureError, AzureErrorKind, OperationStatus, Operations, PendingOperation, PollKind,
+    ResourceGroupName, WaitOptions, WebAppAction, WebAppName, WebAppSummary, WebApps,
 };
 use azcord_command::{
     BoxFuture, Button, Caller, Catalog, CommandError, CommandPattern, ComponentContext, Context,
@@ -152,74 +150,11 @@ impl Operations for Fake {
     }
 }
 
-impl VirtualMachines for Fake {
-    fn list<'a>(
-        &'a self,
-        _: Option<&'a ResourceGroupName>,
-    ) -> BoxFuture<'a, Result<Vec<VmSummary>, AzureError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn get<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a VmName,
-    ) -> BoxFuture<'a, Result<VmDetails, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-
-    fn begin<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a VmName,
-        _: VmAction,
-    ) -> BoxFuture<'a, Result<PendingOperation, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-}
-
-impl ContainerGroups for Fake {
-    fn list<'a>(
-        &'a self,
-        _: Option<&'a ResourceGroupName>,
-    ) -> BoxFuture<'a, Result<Vec<ContainerGroupSummary>, AzureError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn get<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a ContainerGroupName,
-    ) -> BoxFuture<'a, Result<ContainerGroupSummary, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-
-    fn begin<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a ContainerGroupName,
-        _: ContainerGroupAction,
-    ) -> BoxFuture<'a, Result<PendingOperation, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-
-    fn logs<'a>(
-        &'a self,
-        _: &'a ResourceGroupName,
-        _: &'a ContainerGroupName,
-        _: &'a ContainerName,
-        _: Option<u32>,
-    ) -> BoxFuture<'a, Result<String, AzureError>> {
-        Box::pin(async { Err(AzureError::new(AzureErrorKind::NotFound, "none")) })
-    }
-}
-
 fn azure(fake: &Arc<Fake>) -> Azure {
     Azure {
-        vms: fake.clone(),
-        container_groups: fake.clone(),
         web_apps: fake.clone(),
         operations: fake.clone(),
+        ..Azure::refusing(AzureError::new(AzureErrorKind::NotFound, "none"))
     }
 }
 
