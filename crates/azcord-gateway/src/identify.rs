@@ -267,6 +267,8 @@ fn unique_owner(shard: u32) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
 
     #[test]
@@ -283,24 +285,34 @@ mod tests {
 
     #[tokio::test]
     async fn each_bucket_grants_one_identify_per_window() {
+        // The store's clock, moved by hand: a lease ends when it says so.
+        let offset = Arc::new(Mutex::new(Duration::ZERO));
+        let clock: azcord_store::Clock = {
+            let offset = Arc::clone(&offset);
+            Arc::new(move || SystemTime::now() + *offset.lock().unwrap())
+        };
         let dir = tempfile::tempdir().unwrap();
-        let backend = azcord_store::EmbeddedBackend::open(&dir.path().join("s.redb")).unwrap();
-        let store = Store::new(
-            std::sync::Arc::new(backend),
-            azcord_store::StateKey::generate(),
-        );
-        let window = Duration::from_millis(300);
+        let backend =
+            azcord_store::EmbeddedBackend::open_with_clock(&dir.path().join("s.redb"), clock)
+                .unwrap();
+        let store = Store::new(Arc::new(backend), azcord_store::StateKey::generate());
+        let window = Duration::from_secs(5);
         let queue = SharedIdentifyQueue::new(store, 2, window, plenty());
-        let start = tokio::time::Instant::now();
+        let owners = ["owner-0", "owner-1", "owner-2"];
+        let turn = |shard: u32| queue.try_turn(shard, owners[shard as usize]);
         // Shards 0 and 2 share bucket 0; shard 1 is alone in bucket 1.
-        let turns = [0, 1, 2].map(|shard| queue.enqueue(shard));
-        let mut granted = Vec::new();
-        for turn in turns {
-            turn.await.unwrap();
-            granted.push(start.elapsed());
-        }
-        assert!(granted[0] < window && granted[1] < window, "{granted:?}");
-        assert!(granted[2] >= window, "{granted:?}");
+        assert_eq!(turn(0).await.unwrap(), Turn::Granted);
+        assert_eq!(turn(1).await.unwrap(), Turn::Granted);
+        assert_eq!(turn(2).await.unwrap(), Turn::Busy);
+        *offset.lock().unwrap() = window + Duration::from_millis(1);
+        assert_eq!(turn(2).await.unwrap(), Turn::Granted);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_shard_is_granted_its_turn() {
+        let queue =
+            SharedIdentifyQueue::new(Store::in_memory(), 1, Duration::from_secs(5), plenty());
+        queue.enqueue(0).await.unwrap();
     }
 
     /// A budget nothing here spends.
