@@ -4,16 +4,16 @@
 
 use std::time::{Duration, Instant};
 
-use azcord_command::twilight_model::channel::message::Component;
 use azcord_sim::{
     ArmSim, ArmSimConfig, DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle,
     SimMessage, arm::PowerState, redis::RedisServer,
 };
 
-use crate::serve::{CONFIG, ServeProcess, ServeState, arm_posts, invocation, ops, tempfile_dir};
-
-/// A key for the Redis store, which needs one shared by every process.
-const STATE_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+use crate::{
+    process::STATE_KEY,
+    serve::{CONFIG, ServeProcess, ServeState, arm_posts, invocation, ops, tempfile_dir},
+    support::button,
+};
 
 /// The operation lease, short so that a dead replica's operation is taken over soon.
 const LEASE: Duration = Duration::from_secs(1);
@@ -86,21 +86,6 @@ async fn wait_text(handle: &mut InteractionHandle, text: &str) -> SimMessage {
 fn polled(event: &InteractionEvent) -> bool {
     matches!(event, InteractionEvent::OriginalEdited(message)
         if message.content.starts_with("🔄") && message.content.ends_with(" s"))
-}
-
-fn button(message: &SimMessage, label: &str) -> String {
-    message
-        .components
-        .iter()
-        .flat_map(|row| match row {
-            Component::ActionRow(row) => row.components.clone(),
-            _ => Vec::new(),
-        })
-        .find_map(|component| match component {
-            Component::Button(button) if button.label.as_deref() == Some(label) => button.custom_id,
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no button {label:?}: {message:#?}"))
 }
 
 #[tokio::test]
