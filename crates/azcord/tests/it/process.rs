@@ -15,6 +15,8 @@ pub(crate) const STATE_KEY: &str =
 
 /// Where an `azcord run` process keeps its state.
 pub(crate) enum State<'a> {
+    /// `NAME.redb` in the process's directory: redb admits one process per file.
+    OwnFile,
     File(&'a Path),
     Redis(&'a str),
 }
@@ -29,6 +31,28 @@ pub(crate) struct RunSetup<'a> {
     pub(crate) config: &'a str,
     /// The Azure it acts on; none if not given.
     pub(crate) arm: Option<&'a ArmSim>,
+    /// More environment variables.
+    pub(crate) envs: &'a [(&'a str, &'a str)],
+}
+
+impl Default for RunSetup<'_> {
+    /// A state file of its own in the process's directory, no arguments, no Azure.
+    fn default() -> Self {
+        Self {
+            state: State::OwnFile,
+            args: &[],
+            config: "",
+            arm: None,
+            envs: &[],
+        }
+    }
+}
+
+/// How an `azcord run` process ended, and what it wrote.
+pub(crate) struct Exited {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// An `azcord run` process, its output in files (a pipe nobody reads would stall it);
@@ -55,8 +79,7 @@ impl RunProcess {
             RunSetup {
                 state,
                 args,
-                config: "",
-                arm: None,
+                ..RunSetup::default()
             },
         )
     }
@@ -92,6 +115,7 @@ impl RunProcess {
             .env_remove("AZCORD_STATE")
             .env_remove("AZCORD_STORE_URL")
             .env_remove("AZCORD_STATE_KEY")
+            .env_remove("AZCORD_SHARDS")
             .env_remove("HONEYCOMB_API_KEY")
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .env_remove("AZURE_SUBSCRIPTION_ID")
@@ -101,7 +125,9 @@ impl RunProcess {
         if let Some(arm) = setup.arm {
             command.envs(arm.client_environment());
         }
+        command.envs(setup.envs.iter().copied());
         match setup.state {
+            State::OwnFile => command.env("AZCORD_STATE", dir.join(format!("{name}.redb"))),
             State::File(path) => command.env("AZCORD_STATE", path),
             State::Redis(url) => command
                 .env("AZCORD_STORE_URL", url)
@@ -125,36 +151,51 @@ impl RunProcess {
         )
     }
 
-    /// Sends SIGTERM and waits (bounded by `patience`) for the process to exit; its
-    /// exit status and log.
-    pub(crate) async fn terminate(mut self, patience: Duration) -> (ExitStatus, String) {
-        let mut child = self.child.take().unwrap();
-        let terminated = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
+    /// Waits (bounded by `patience`) for the process to exit by itself: how it ended;
+    /// or, if it did not, kills it and returns what it wrote.
+    pub(crate) async fn wait_exit(mut self, patience: Duration) -> Result<Exited, String> {
+        let Some(mut child) = self.child.take() else {
+            unreachable!("a process is waited for once")
+        };
+        let pid = child.id().to_string();
+        let waited = tokio::task::spawn_blocking(move || child.wait());
+        let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+        match tokio::time::timeout(patience, waited).await {
+            Ok(status) => Ok(Exited {
+                status: status.unwrap().unwrap(),
+                stdout: read(&self.log),
+                stderr: read(&self.log.with_extension("err")),
+            }),
+            Err(_) => {
+                // The waiting thread owns the child: SIGKILL by pid ends its wait.
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+                Err(self.output())
+            }
+        }
+    }
+
+    /// Sends SIGTERM and waits (bounded by `patience`) for the process to exit.
+    pub(crate) async fn terminate(self, patience: Duration) -> Exited {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        let terminated = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(terminated.success());
-        let waited =
-            tokio::time::timeout(patience, tokio::task::spawn_blocking(move || child.wait())).await;
-        let status = waited
-            .unwrap_or_else(|_| {
-                panic!(
-                    "{} did not exit within {patience:?} of SIGTERM: {}",
-                    self.name,
-                    self.output()
-                )
-            })
-            .unwrap()
-            .unwrap();
-        (status, std::fs::read_to_string(&self.log).unwrap())
+        let name = self.name.clone();
+        self.wait_exit(patience).await.unwrap_or_else(|output| {
+            panic!("{name} did not exit within {patience:?} of SIGTERM: {output}")
+        })
     }
 
     /// Sends SIGTERM and waits for a clean exit; returns its log.
     pub(crate) async fn stop(self) -> String {
-        let output = self.output();
-        let (status, log) = self.terminate(Duration::from_secs(30)).await;
-        assert!(status.success(), "exit {status:?}: {output}\n{log}");
-        log
+        let exited = self.terminate(Duration::from_secs(30)).await;
+        assert!(
+            exited.status.success(),
+            "exit {:?}: {}\n{}",
+            exited.status,
+            exited.stdout,
+            exited.stderr
+        );
+        exited.stdout
     }
 
     /// Kills the process with SIGKILL, as the OOM killer or a lost node would, and

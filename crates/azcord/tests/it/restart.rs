@@ -76,6 +76,7 @@ impl Restart {
                 args: &[],
                 config: &config,
                 arm: Some(&self.arm),
+                ..RunSetup::default()
             },
         );
         let connected = self.discord.wait_for_shards(|shards| {
@@ -236,8 +237,9 @@ async fn sigterm_hands_the_operation_over_and_the_next_process_finishes_it() {
     let mut start = world.invoke("/vm start name:staging/web-1");
     start.wait_for(polled).await;
 
-    let (status, log) = first.terminate(Duration::from_secs(60)).await;
-    assert!(status.success(), "exit {status:?}: {log}");
+    let exited = first.terminate(Duration::from_secs(60)).await;
+    let log = exited.stdout;
+    assert!(exited.status.success(), "exit {:?}: {log}", exited.status);
     assert!(log.contains("handed an operation over"), "{log}");
     let handed = wait_shown(&mut start, "azcord is restarting").await;
     assert_eq!(
