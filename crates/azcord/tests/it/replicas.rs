@@ -208,3 +208,53 @@ async fn store_down_refuses_actions_keeps_reads_and_recovers() {
     let logs = served.stop().await;
     assert!(!logs.contains("panicked"), "{logs}");
 }
+
+#[tokio::test]
+async fn sigterm_releases_an_operation_to_the_next_replica_at_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let url = redis.url();
+    let (sim, arm, _) = simulators("azcord-handover").await;
+    // The default lease, 30 s: on Redis a lease is waited out unless released.
+    let config = tempfile_dir("azcord-handover-default-lease").join("azcord.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let state = || ServeState::Redis {
+        url: &url,
+        key: STATE_KEY,
+    };
+    let first = ServeProcess::spawn(&sim, &arm, &config, state()).await;
+    sim.set_interactions_endpoint(Some(first.endpoint()));
+    let mut start = sim.invoke(invocation(&sim, "/vm start name:staging/web-1"));
+    start.wait_for(polled).await;
+
+    let log = first.stop().await;
+    let stopped = Instant::now();
+    assert!(log.contains("handed an operation over"), "{log}");
+    let handed = wait_text(&mut start, "azcord is restarting").await;
+    assert!(
+        handed
+            .content
+            .ends_with("azcord is restarting and will report the outcome"),
+        "{}",
+        handed.content
+    );
+    arm.finish_transitions();
+    let mut second = ServeProcess::spawn(&sim, &arm, &config, state()).await;
+    let started = wait_text(&mut start, "is running").await;
+    let taken_over_in = stopped.elapsed();
+    assert!(
+        started
+            .content
+            .starts_with("✅ **web-1** in `staging` is running · took "),
+        "{}",
+        started.content
+    );
+    assert!(
+        taken_over_in < Duration::from_secs(15),
+        "taken over {taken_over_in:?} after the exit, as if the lease were waited out: {}",
+        second.logs_so_far().await
+    );
+    assert_eq!(arm_posts(&arm), 1, "{:#?}", arm.requests());
+    second.stop().await;
+}
