@@ -29,7 +29,7 @@ use twilight_model::{
     http::interaction::{InteractionResponse, InteractionResponseData, InteractionResponseType},
     id::{
         Id,
-        marker::{ApplicationMarker, InteractionMarker, MessageMarker},
+        marker::{ApplicationMarker, ChannelMarker, InteractionMarker, MessageMarker},
     },
 };
 
@@ -72,6 +72,19 @@ pub trait Responder: Send + Sync {
         target: &'a InteractionTarget,
         data: &'a InteractionResponseData,
     ) -> BoxFuture<'a, Result<(), RespondError>>;
+
+    /// Posts `data` as a new message in `channel_id` with the bot's token, as a reply to
+    /// `message_id` when known: for a reply that outlived its interaction's token. By
+    /// default there is no such way.
+    fn post_in_channel<'a>(
+        &'a self,
+        channel_id: Id<ChannelMarker>,
+        message_id: Option<Id<MessageMarker>>,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<(), RespondError>> {
+        let _ = (channel_id, message_id, data);
+        Box::pin(async { Err(RespondError::new("this responder cannot post in a channel")) })
+    }
 }
 
 /// Where responses to one interaction go.
@@ -959,7 +972,14 @@ impl Call<'_> {
                 })
                 .await
             }
-            (Ack::Deferred, false) => self.edit(&reply, progress).await,
+            (Ack::Deferred, false) => match self.edit(&reply, progress).await {
+                // An operation outlived the token (15 minutes): the outcome still
+                // reaches the channel, unless it was for the caller alone.
+                Err(error) if error.is_token_rejected() && !reply.ephemeral => {
+                    self.post_in_channel(&reply, progress, error).await
+                }
+                edited => edited,
+            },
         };
         delivered(delivery, outcome)
     }
@@ -997,6 +1017,25 @@ impl Call<'_> {
             progress.note_message_id(id);
         }
         Ok(())
+    }
+
+    /// Posts `reply` in the caller's channel with the bot's token, replying to the
+    /// message that showed the progress if Discord named it; `refused` if there is no
+    /// channel.
+    async fn post_in_channel(
+        &self,
+        reply: &Reply,
+        progress: &Progress,
+        refused: RespondError,
+    ) -> Result<(), RespondError> {
+        let Some(channel) = self.caller.channel_id else {
+            return Err(refused);
+        };
+        tracing::info!("the interaction token was refused; replying in the channel");
+        self.responder
+            .post_in_channel(channel, progress.message_id(), &reply.to_response_data())
+            .await
+            .inspect_err(|error| tracing::error!(%error, "could not reply in the channel"))
     }
 
     /// Sends `reply` as a message of its own after the acknowledgement.

@@ -41,7 +41,7 @@ use futures_util::{StreamExt as _, stream};
 use tokio::{net::TcpListener, sync::oneshot};
 use twilight_model::id::{
     Id,
-    marker::{ApplicationMarker, MessageMarker},
+    marker::{ApplicationMarker, ChannelMarker, MessageMarker},
 };
 
 use crate::{GatewayConfig, GatewayError, RestClient, RestResponder, bot::prepare_application};
@@ -490,6 +490,15 @@ impl Responder for HttpResponder {
         data: &'a InteractionResponseData,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
         self.rest.followup(target, data)
+    }
+
+    fn post_in_channel<'a>(
+        &'a self,
+        channel_id: Id<ChannelMarker>,
+        message_id: Option<Id<MessageMarker>>,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<(), RespondError>> {
+        self.rest.post_in_channel(channel_id, message_id, data)
     }
 }
 

@@ -125,6 +125,41 @@ impl Responder for RestResponder {
             request,
         ))
     }
+
+    fn post_in_channel<'a>(
+        &'a self,
+        channel_id: Id<ChannelMarker>,
+        message_id: Option<Id<MessageMarker>>,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<(), RespondError>> {
+        Box::pin(self.create_message(channel_id, message_id, data))
+    }
+}
+
+impl RestResponder {
+    /// `POST /channels/{channel.id}/messages` with the bot's token, replying to
+    /// `message_id` when known.
+    async fn create_message(
+        &self,
+        channel_id: Id<ChannelMarker>,
+        message_id: Option<Id<MessageMarker>>,
+        data: &InteractionResponseData,
+    ) -> Result<(), RespondError> {
+        let request = async move {
+            let mut message = self.client.create_message(channel_id);
+            if let Some(content) = data.content.as_deref() {
+                message = message.content(content);
+            }
+            if let Some(embeds) = data.embeds.as_deref() {
+                message = message.embeds(embeds);
+            }
+            if let Some(message_id) = message_id {
+                message = message.reply(message_id);
+            }
+            message.await.map(drop)
+        };
+        instrument("POST", "/channels/{channel.id}/messages", request).await
+    }
 }
 
 impl Notifier for RestResponder {
@@ -158,25 +193,10 @@ impl Notifier for RestResponder {
         message_id: Option<Id<MessageMarker>>,
         reply: &'a Reply,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
-        let request = async move {
-            let data = reply.to_response_data();
-            let mut message = self.client.create_message(channel_id);
-            if let Some(content) = data.content.as_deref() {
-                message = message.content(content);
-            }
-            if let Some(embeds) = data.embeds.as_deref() {
-                message = message.embeds(embeds);
-            }
-            if let Some(message_id) = message_id {
-                message = message.reply(message_id);
-            }
-            message.await.map(drop)
-        };
-        Box::pin(instrument(
-            "POST",
-            "/channels/{channel.id}/messages",
-            request,
-        ))
+        Box::pin(async move {
+            self.create_message(channel_id, message_id, &reply.to_response_data())
+                .await
+        })
     }
 }
 

@@ -16,6 +16,7 @@ enum Sent {
     Respond(Kind, Option<String>, bool),
     Edit(Option<String>),
     Followup(Option<String>, bool),
+    Posted(u64, Option<String>),
 }
 
 /// Records what is sent; with `refuse_acknowledgements`, Discord rejects every initial
@@ -24,6 +25,8 @@ enum Sent {
 struct Recorder {
     sent: Mutex<Vec<Sent>>,
     refuse_acknowledgements: bool,
+    /// Discord refuses the interaction token for edits, as once it expired.
+    refuse_edits: bool,
 }
 
 impl Recorder {
@@ -76,9 +79,25 @@ impl Responder for Recorder {
         data: &'a InteractionResponseData,
     ) -> BoxFuture<'a, Result<Option<Id<MessageMarker>>, RespondError>> {
         Box::pin(async move {
+            if self.refuse_edits {
+                return Err(RespondError::token_rejected("401: Invalid Webhook Token"));
+            }
             self.edit_original(target, data).await?;
             Ok(Some(Id::new(77)))
         })
+    }
+
+    fn post_in_channel<'a>(
+        &'a self,
+        channel_id: Id<ChannelMarker>,
+        _: Option<Id<MessageMarker>>,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<(), RespondError>> {
+        self.sent
+            .lock()
+            .unwrap()
+            .push(Sent::Posted(channel_id.get(), data.content.clone()));
+        Box::pin(async { Ok(()) })
     }
 
     fn followup<'a>(
@@ -502,6 +521,25 @@ async fn shutdown_lets_a_long_command_hand_over_and_names_the_message_it_edits()
             Sent::Respond(Kind::DeferredChannelMessageWithSource, None, false),
             Sent::Edit(Some("step 1".into())),
             Sent::Edit(Some("handed over; shown in 77".into())),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reply_that_outlived_its_token_is_posted_in_the_channel() {
+    let recorder = Recorder {
+        refuse_edits: true,
+        ..Recorder::default()
+    };
+    let finished = dispatcher(None)
+        .handle(command("deferred"), &recorder, 0)
+        .await;
+    assert_eq!(finished.outcome, Outcome::Success);
+    assert_eq!(
+        recorder.sent(),
+        [
+            Sent::Respond(Kind::DeferredChannelMessageWithSource, None, false),
+            Sent::Posted(6, Some("deferred".into())),
         ]
     );
 }

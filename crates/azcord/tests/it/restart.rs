@@ -1,6 +1,7 @@
 //! `azcord run` restarted while it follows an operation or holds a prompt open: the
 //! next process on the same state file finishes what the last one began, and tells
-//! the user in their message, or in the channel once the interaction token expired.
+//! the user in their message, or in the channel once the interaction token expired
+//! (as a process that follows an operation longer than the token lives does too).
 
 use std::{
     path::PathBuf,
@@ -225,6 +226,34 @@ async fn once_the_token_expired_the_outcome_replies_in_the_channel() {
     assert_eq!(reply.referenced_message_id, Some(original.id));
     assert_eq!(arm_posts(&world.arm), 1, "{:#?}", world.arm.requests());
     second.stop().await;
+}
+
+#[tokio::test]
+async fn an_operation_that_outlives_its_token_in_one_process_ends_in_the_channel() {
+    let world = Restart::start().await;
+    let process = world.spawn("only", "").await;
+    let mut start = world.invoke("/vm start name:staging/web-1");
+    start.wait_for(polled).await;
+    let original = start.message().expect("the reply exists");
+
+    // The start outlasts the token's 15 minutes: the message can no longer be edited.
+    world.discord.expire_interaction_tokens();
+    let mut posted = world.discord.subscribe_channel_messages();
+    world.arm.finish_transitions();
+    let reply = tokio::time::timeout(Duration::from_secs(60), posted.recv())
+        .await
+        .unwrap_or_else(|_| panic!("no reply in the channel: {}", process.output()))
+        .unwrap();
+    assert!(
+        reply
+            .content
+            .starts_with("✅ **web-1** in `staging` is running · took "),
+        "{}",
+        reply.content
+    );
+    assert_eq!(reply.referenced_message_id, Some(original.id));
+    assert_eq!(arm_posts(&world.arm), 1, "{:#?}", world.arm.requests());
+    process.stop().await;
 }
 
 #[tokio::test]
