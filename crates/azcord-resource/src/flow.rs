@@ -277,7 +277,8 @@ impl<R: ResourceType> ResourceFlow<R> {
     /// Forgets the operation `id` once it ended, and gives up its lease; what is left
     /// behind expires.
     pub(crate) async fn forget(&self, id: &str) {
-        self.stop_following(id);
+        // Followed until the record is gone, so that a takeover in this process never
+        // finds it unfollowed.
         if let Err(error) = self.store.remove_operation(id).await {
             tracing::warn!(error = %error, "could not remove the record of an ended operation");
         }
@@ -288,6 +289,7 @@ impl<R: ResourceType> ResourceFlow<R> {
         {
             tracing::warn!(error = %error, "could not release the lease on an ended operation");
         }
+        self.stop_following(id);
     }
 }
 

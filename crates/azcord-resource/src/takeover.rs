@@ -59,6 +59,20 @@ impl<R: ResourceType> Follower for ResourceFlow<R> {
                         continue;
                     }
                 }
+                // Read again under the lease: the operation may have ended, or its
+                // record gained the message, since the scan.
+                let record = match self.store.operation(&id).await {
+                    Ok(Some(record)) => record,
+                    Ok(None) => {
+                        self.forget(&id).await;
+                        continue;
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = %error, "could not read an operation to take over");
+                        self.hand_over(&id).await;
+                        continue;
+                    }
+                };
                 tracing::info!(
                     resource_type = group,
                     action = %record.action,
