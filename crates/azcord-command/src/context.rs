@@ -16,7 +16,7 @@ use twilight_model::{
     },
 };
 
-use crate::{Catalog, CommandError, InteractionTarget, Reply, Signature, UserError};
+use crate::{Catalog, CommandError, InteractionTarget, Reply, Shutdown, Signature, UserError};
 
 /// Who ran a command, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +150,9 @@ fn authorize(
     }
 }
 
-/// Reports progress of a long operation by editing the reply in place.
+/// Reports progress of a long operation by editing the reply in place, and tells the
+/// operation what it needs to outlive the process: which message shows it, and when
+/// the process shuts down.
 ///
 /// Updates never block and never fail: the dispatcher shows the latest one when it
 /// next edits the message, so a burst of updates costs one edit.
@@ -159,17 +161,22 @@ pub struct Progress {
     sender: watch::Sender<Option<Reply>>,
     started: Instant,
     operation_id: Arc<Mutex<Option<String>>>,
+    message_id: watch::Sender<Option<Id<MessageMarker>>>,
+    shutdown: Shutdown,
 }
 
 impl Progress {
-    /// Makes a progress handle and the receiver the dispatcher watches.
-    pub(crate) fn channel() -> (Self, watch::Receiver<Option<Reply>>) {
+    /// Makes a progress handle that sees `shutdown`, and the receiver the dispatcher
+    /// watches.
+    pub(crate) fn channel(shutdown: Shutdown) -> (Self, watch::Receiver<Option<Reply>>) {
         let (sender, receiver) = watch::channel(None);
         (
             Self {
                 sender,
                 started: Instant::now(),
                 operation_id: Arc::default(),
+                message_id: watch::Sender::new(None),
+                shutdown,
             },
             receiver,
         )
@@ -177,7 +184,47 @@ impl Progress {
 
     /// A handle whose updates go nowhere, for running commands outside a dispatcher.
     pub fn detached() -> Self {
-        Self::channel().0
+        Self::channel(Shutdown::new()).0
+    }
+
+    /// A handle whose updates go nowhere and that sees `shutdown`, for running commands
+    /// outside a dispatcher.
+    pub fn watching(shutdown: Shutdown) -> Self {
+        Self::channel(shutdown).0
+    }
+
+    /// The process's shutdown, so that a long operation can hand over to the next
+    /// process instead of holding up the exit.
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
+    }
+
+    /// The message that shows the reply, once Discord has said which it is.
+    pub fn message_id(&self) -> Option<Id<MessageMarker>> {
+        *self.message_id.borrow()
+    }
+
+    /// Completes with the message that shows the reply once Discord has said which it
+    /// is; never, if it does not.
+    pub async fn shown_in(&self) -> Id<MessageMarker> {
+        let mut known = self.message_id.subscribe();
+        loop {
+            if let Some(id) = *known.borrow_and_update() {
+                return id;
+            }
+            if known.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+
+    /// Notes the message that shows the reply, as an edit's answer named it.
+    pub(crate) fn note_message_id(&self, id: Id<MessageMarker>) {
+        self.message_id.send_if_modified(|known| {
+            let new = known.is_none();
+            known.get_or_insert(id);
+            new
+        });
     }
 
     /// Shows `reply` as the current state of the operation.

@@ -29,14 +29,14 @@ use twilight_model::{
     http::interaction::{InteractionResponse, InteractionResponseData, InteractionResponseType},
     id::{
         Id,
-        marker::{ApplicationMarker, InteractionMarker, MessageMarker},
+        marker::{ApplicationMarker, ChannelMarker, InteractionMarker, MessageMarker},
     },
 };
 
 use crate::{
     AuditEvent, AuditOutcome, AuditSink, AutocompleteContext, BoxFuture, Button, Caller, Catalog,
     CommandError, ComponentContext, Context, Decision, Policy, Progress, Registry, Reply, Secret,
-    Signature,
+    Shutdown, Signature,
 };
 
 /// Sends interaction responses to Discord. The gateway crate implements it over REST;
@@ -56,12 +56,35 @@ pub trait Responder: Send + Sync {
         data: &'a InteractionResponseData,
     ) -> BoxFuture<'a, Result<(), RespondError>>;
 
+    /// Replaces the original response message, and says which message it is when
+    /// Discord's answer names it, so that an operation's record can point at it.
+    fn edit_original_message<'a>(
+        &'a self,
+        target: &'a InteractionTarget,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<Option<Id<MessageMarker>>, RespondError>> {
+        Box::pin(async move { self.edit_original(target, data).await.map(|()| None) })
+    }
+
     /// Sends an extra message after the initial response.
     fn followup<'a>(
         &'a self,
         target: &'a InteractionTarget,
         data: &'a InteractionResponseData,
     ) -> BoxFuture<'a, Result<(), RespondError>>;
+
+    /// Posts `data` as a new message in `channel_id` with the bot's token, as a reply to
+    /// `message_id` when known: for a reply that outlived its interaction's token. By
+    /// default there is no such way.
+    fn post_in_channel<'a>(
+        &'a self,
+        channel_id: Id<ChannelMarker>,
+        message_id: Option<Id<MessageMarker>>,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<(), RespondError>> {
+        let _ = (channel_id, message_id, data);
+        Box::pin(async { Err(RespondError::new("this responder cannot post in a channel")) })
+    }
 }
 
 /// Where responses to one interaction go.
@@ -103,6 +126,7 @@ impl InteractionTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RespondError {
     message: String,
+    token_rejected: bool,
 }
 
 impl RespondError {
@@ -110,7 +134,22 @@ impl RespondError {
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            token_rejected: false,
         }
+    }
+
+    /// Describes a request that Discord refused for its interaction token (expired or
+    /// unknown), so that only the bot's token can still reach the channel.
+    pub fn token_rejected(message: impl Into<String>) -> Self {
+        Self {
+            token_rejected: true,
+            ..Self::new(message)
+        }
+    }
+
+    /// Whether Discord refused the interaction token.
+    pub fn is_token_rejected(&self) -> bool {
+        self.token_rejected
     }
 }
 
@@ -228,6 +267,7 @@ struct Inner {
     audit_sinks: Vec<Arc<dyn AuditSink>>,
     tracker: TaskTracker,
     closed: AtomicBool,
+    shutdown: Shutdown,
     finished: broadcast::Sender<Finished>,
 }
 
@@ -306,6 +346,7 @@ impl Dispatcher {
                 audit_sinks,
                 tracker: TaskTracker::new(),
                 closed: AtomicBool::new(false),
+                shutdown: Shutdown::new(),
                 finished,
             }),
         }
@@ -334,19 +375,31 @@ impl Dispatcher {
     }
 
     /// Stops running new commands: interactions that still arrive get a short
-    /// "restarting" answer.
+    /// "restarting" answer. Requests [`Shutdown`], so that operations another process
+    /// can carry on hand over instead of being waited for.
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
         self.inner.tracker.close();
+        self.inner.shutdown.request();
     }
 
-    /// Waits until every interaction in flight has been answered, or `timeout` passes.
-    /// Returns whether all finished.
+    /// The process's shutdown, which [`Dispatcher::close`] requests: commands see it
+    /// through [`Progress::shutdown`], and background work spawned on it (operations
+    /// taken over) is waited for by [`Dispatcher::drain`].
+    pub fn shutdown(&self) -> Shutdown {
+        self.inner.shutdown.clone()
+    }
+
+    /// Waits until every interaction in flight has been answered and the background
+    /// work of [`Dispatcher::shutdown`] has handed over, or `timeout` passes. Returns
+    /// whether all finished.
     pub async fn drain(&self, timeout: Duration) -> bool {
         self.inner.tracker.close();
-        tokio::time::timeout(timeout, self.inner.tracker.wait())
-            .await
-            .is_ok()
+        let all = async {
+            self.inner.tracker.wait().await;
+            self.inner.shutdown.finished().await;
+        };
+        tokio::time::timeout(timeout, all).await.is_ok()
     }
 
     /// How many interactions are being handled right now.
@@ -714,7 +767,7 @@ impl Call<'_> {
         command: &dyn crate::Command,
         input: &Input,
     ) -> (Outcome, Option<String>) {
-        let (progress, updates) = Progress::channel();
+        let (progress, updates) = Progress::channel(self.inner().shutdown.clone());
         let run = match input {
             Input::Options { options, resolved } => command.run(Context {
                 interaction_id: self.target.interaction_id,
@@ -740,7 +793,7 @@ impl Call<'_> {
                 signature: Arc::clone(signature),
             }),
         };
-        let outcome = self.run_with_ack(signature, run, updates).await;
+        let outcome = self.run_with_ack(signature, run, updates, &progress).await;
         (outcome, progress.operation_id())
     }
 
@@ -813,14 +866,15 @@ impl Call<'_> {
         signature: &Signature,
         run: BoxFuture<'_, Result<Reply, CommandError>>,
         updates: watch::Receiver<Option<Reply>>,
+        progress: &Progress,
     ) -> Outcome {
-        let (result, ack) = self.drive(signature, run, updates).await;
+        let (result, ack) = self.drive(signature, run, updates, progress).await;
         let (reply, outcome) = self.final_reply(result);
         let reply = Reply {
             ephemeral: reply.ephemeral || self.ephemeral(signature),
             ..reply
         };
-        self.deliver(ack, reply, outcome).await
+        self.deliver(ack, reply, outcome, progress).await
     }
 
     /// Runs the command to its end. Defers once it outlasts the acknowledgement budget
@@ -831,6 +885,7 @@ impl Call<'_> {
         signature: &Signature,
         run: BoxFuture<'_, Result<Reply, CommandError>>,
         mut updates: watch::Receiver<Option<Reply>>,
+        progress: &Progress,
     ) -> (CommandResult, Ack) {
         let config = &self.inner().config;
         let run = AssertUnwindSafe(
@@ -859,7 +914,7 @@ impl Call<'_> {
                     let latest = updates.borrow_and_update().clone();
                     if let (true, Ack::Deferred, Some(reply)) = (progressed, ack, latest) {
                         // A lost progress edit is logged; the next one may land.
-                        let _ = self.edit(&reply).await;
+                        let _ = self.edit(&reply, progress).await;
                         next_edit = tokio::time::Instant::now() + config.min_edit_interval;
                     }
                 }
@@ -870,7 +925,7 @@ impl Call<'_> {
                         () = next_update(&mut updates, next_edit) => {
                             let latest = updates.borrow_and_update().clone();
                             if let Some(reply) = latest {
-                                let _ = self.edit(&reply).await;
+                                let _ = self.edit(&reply, progress).await;
                             }
                             next_edit = tokio::time::Instant::now() + config.min_edit_interval;
                         }
@@ -885,7 +940,13 @@ impl Call<'_> {
 
     /// Delivers the command's final reply: as the acknowledgement itself if none was
     /// sent yet, otherwise as an edit of the deferred message.
-    async fn deliver(&self, ack: Ack, reply: Reply, outcome: Outcome) -> Outcome {
+    async fn deliver(
+        &self,
+        ack: Ack,
+        reply: Reply,
+        outcome: Outcome,
+        progress: &Progress,
+    ) -> Outcome {
         let private = matches!(outcome, Outcome::UserError | Outcome::Denied)
             && self.origin.refuses_privately();
         let delivery = match (ack, private) {
@@ -911,7 +972,14 @@ impl Call<'_> {
                 })
                 .await
             }
-            (Ack::Deferred, false) => self.edit(&reply).await,
+            (Ack::Deferred, false) => match self.edit(&reply, progress).await {
+                // An operation outlived the token (15 minutes): the outcome still
+                // reaches the channel, unless it was for the caller alone.
+                Err(error) if error.is_token_rejected() && !reply.ephemeral => {
+                    self.post_in_channel(&reply, progress, error).await
+                }
+                edited => edited,
+            },
         };
         delivered(delivery, outcome)
     }
@@ -937,12 +1005,37 @@ impl Call<'_> {
         }
     }
 
-    /// Replaces the deferred or original message with `reply`.
-    async fn edit(&self, reply: &Reply) -> Result<(), RespondError> {
-        self.responder
-            .edit_original(self.target, &reply.to_response_data())
+    /// Replaces the deferred or original message with `reply`, and tells `progress`
+    /// which message that is once Discord's answer names it.
+    async fn edit(&self, reply: &Reply, progress: &Progress) -> Result<(), RespondError> {
+        let shown = self
+            .responder
+            .edit_original_message(self.target, &reply.to_response_data())
             .await
-            .inspect_err(|error| tracing::error!(%error, "could not edit the reply"))
+            .inspect_err(|error| tracing::error!(%error, "could not edit the reply"))?;
+        if let Some(id) = shown {
+            progress.note_message_id(id);
+        }
+        Ok(())
+    }
+
+    /// Posts `reply` in the caller's channel with the bot's token, replying to the
+    /// message that showed the progress if Discord named it; `refused` if there is no
+    /// channel.
+    async fn post_in_channel(
+        &self,
+        reply: &Reply,
+        progress: &Progress,
+        refused: RespondError,
+    ) -> Result<(), RespondError> {
+        let Some(channel) = self.caller.channel_id else {
+            return Err(refused);
+        };
+        tracing::info!("the interaction token was refused; replying in the channel");
+        self.responder
+            .post_in_channel(channel, progress.message_id(), &reply.to_response_data())
+            .await
+            .inspect_err(|error| tracing::error!(%error, "could not reply in the channel"))
     }
 
     /// Sends `reply` as a message of its own after the acknowledgement.

@@ -32,7 +32,7 @@ pub use dispatch::{
     InteractionTarget, Outcome, RespondError, Responder,
 };
 pub use error::{CommandError, UserError};
-pub use follow::{Follower, Notifier};
+pub use follow::{Follower, Notifier, Shutdown};
 pub use policy::{CommandPattern, Decision, Policy, Rule};
 pub use registry::{Catalog, Group, Plugin, Registry, RegistryError, Resolved};
 pub use reply::{Button, ButtonStyle, Reply};

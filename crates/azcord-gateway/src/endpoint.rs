@@ -39,7 +39,10 @@ use azcord_command::{
 use ed25519_dalek::{Signature, VerifyingKey};
 use futures_util::{StreamExt as _, stream};
 use tokio::{net::TcpListener, sync::oneshot};
-use twilight_model::id::{Id, marker::ApplicationMarker};
+use twilight_model::id::{
+    Id,
+    marker::{ApplicationMarker, ChannelMarker, MessageMarker},
+};
 
 use crate::{GatewayConfig, GatewayError, RestClient, RestResponder, bot::prepare_application};
 
@@ -473,12 +476,29 @@ impl Responder for HttpResponder {
         self.rest.edit_original(target, data)
     }
 
+    fn edit_original_message<'a>(
+        &'a self,
+        target: &'a InteractionTarget,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<Option<Id<MessageMarker>>, RespondError>> {
+        self.rest.edit_original_message(target, data)
+    }
+
     fn followup<'a>(
         &'a self,
         target: &'a InteractionTarget,
         data: &'a InteractionResponseData,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
         self.rest.followup(target, data)
+    }
+
+    fn post_in_channel<'a>(
+        &'a self,
+        channel_id: Id<ChannelMarker>,
+        message_id: Option<Id<MessageMarker>>,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<(), RespondError>> {
+        self.rest.post_in_channel(channel_id, message_id, data)
     }
 }
 

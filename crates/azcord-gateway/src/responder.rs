@@ -62,15 +62,26 @@ impl Responder for RestResponder {
         target: &'a InteractionTarget,
         data: &'a InteractionResponseData,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
+        Box::pin(async move { self.edit_original_message(target, data).await.map(drop) })
+    }
+
+    fn edit_original_message<'a>(
+        &'a self,
+        target: &'a InteractionTarget,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<Option<Id<MessageMarker>>, RespondError>> {
         let request = async move {
-            self.client
+            let response = self
+                .client
                 .interaction(target.application_id)
                 .update_response(target.token.expose())
                 .content(data.content.as_deref())
                 .embeds(data.embeds.as_deref())
                 .components(data.components.as_deref())
-                .await
-                .map(drop)
+                .await?;
+            // Discord answers with the message; an answer that does not read as one
+            // costs only its id.
+            Ok(message_id(response.bytes().await.ok().as_deref()))
         };
         Box::pin(instrument(
             "PATCH",
@@ -114,6 +125,41 @@ impl Responder for RestResponder {
             request,
         ))
     }
+
+    fn post_in_channel<'a>(
+        &'a self,
+        channel_id: Id<ChannelMarker>,
+        message_id: Option<Id<MessageMarker>>,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<(), RespondError>> {
+        Box::pin(self.create_message(channel_id, message_id, data))
+    }
+}
+
+impl RestResponder {
+    /// `POST /channels/{channel.id}/messages` with the bot's token, replying to
+    /// `message_id` when known.
+    async fn create_message(
+        &self,
+        channel_id: Id<ChannelMarker>,
+        message_id: Option<Id<MessageMarker>>,
+        data: &InteractionResponseData,
+    ) -> Result<(), RespondError> {
+        let request = async move {
+            let mut message = self.client.create_message(channel_id);
+            if let Some(content) = data.content.as_deref() {
+                message = message.content(content);
+            }
+            if let Some(embeds) = data.embeds.as_deref() {
+                message = message.embeds(embeds);
+            }
+            if let Some(message_id) = message_id {
+                message = message.reply(message_id);
+            }
+            message.await.map(drop)
+        };
+        instrument("POST", "/channels/{channel.id}/messages", request).await
+    }
 }
 
 impl Notifier for RestResponder {
@@ -147,34 +193,43 @@ impl Notifier for RestResponder {
         message_id: Option<Id<MessageMarker>>,
         reply: &'a Reply,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
-        let request = async move {
-            let data = reply.to_response_data();
-            let mut message = self.client.create_message(channel_id);
-            if let Some(content) = data.content.as_deref() {
-                message = message.content(content);
-            }
-            if let Some(embeds) = data.embeds.as_deref() {
-                message = message.embeds(embeds);
-            }
-            if let Some(message_id) = message_id {
-                message = message.reply(message_id);
-            }
-            message.await.map(drop)
-        };
-        Box::pin(instrument(
-            "POST",
-            "/channels/{channel.id}/messages",
-            request,
-        ))
+        Box::pin(async move {
+            self.create_message(channel_id, message_id, &reply.to_response_data())
+                .await
+        })
     }
 }
 
+/// The `id` of a message object, if `body` is one.
+fn message_id(body: Option<&[u8]>) -> Option<Id<MessageMarker>> {
+    #[derive(serde::Deserialize)]
+    struct Message {
+        id: Id<MessageMarker>,
+    }
+    serde_json::from_slice::<Message>(body?)
+        .ok()
+        .map(|message| message.id)
+}
+
+/// Whether Discord refused a request for its interaction token: the token expired
+/// (401, 50027 "Invalid Webhook Token") or names nothing any more (404). Only routes
+/// authenticated by an interaction token can say so.
+fn token_rejected(route: &str, error: &twilight_http::Error) -> bool {
+    let by_token = route.contains("{interaction.token}");
+    let status = match error.kind() {
+        twilight_http::error::ErrorType::Response { status, .. } => status.get(),
+        twilight_http::error::ErrorType::Unauthorized => 401,
+        _ => return false,
+    };
+    by_token && matches!(status, 401 | 404)
+}
+
 /// Runs one REST call in its own span, named by its route with the secrets left out.
-async fn instrument(
+async fn instrument<T>(
     method: &'static str,
     route: &'static str,
-    request: impl Future<Output = Result<(), twilight_http::Error>>,
-) -> Result<(), RespondError> {
+    request: impl Future<Output = Result<T, twilight_http::Error>>,
+) -> Result<T, RespondError> {
     let span = tracing::info_span!(
         "discord.rest",
         otel.name = format!("{method} {route}"),
@@ -189,7 +244,7 @@ async fn instrument(
         let result = request.await;
         let span = tracing::Span::current();
         match &result {
-            Ok(()) => {
+            Ok(_) => {
                 span.record("http.response.status_code", 200);
             }
             Err(error) => {
@@ -201,7 +256,14 @@ async fn instrument(
                 span.record("error.message", error.to_string());
             }
         }
-        result.map_err(|error| RespondError::new(format!("{method} {route} failed: {error}")))
+        result.map_err(|error| {
+            let message = format!("{method} {route} failed: {error}");
+            if token_rejected(route, &error) {
+                RespondError::token_rejected(message)
+            } else {
+                RespondError::new(message)
+            }
+        })
     }
     .instrument(span)
     .await

@@ -142,6 +142,8 @@ impl<R: ResourceType> Act<R> {
         if let Some(id) = operation.correlation_id() {
             progress.note_operation_id(id);
         }
+        // Whether the next process could follow it: once how to poll it is recorded.
+        let mut recorded = false;
         if let PendingOperation::Running {
             url,
             kind,
@@ -154,21 +156,41 @@ impl<R: ResourceType> Act<R> {
                 async_operation: *kind == PollKind::AsyncOperation,
                 correlation_id: correlation_id.clone(),
             });
+            record.message_id = record.message_id.or(progress.message_id().map(Id::get));
             // Begun is begun: a failed update leaves the first record, which still
             // names the resource and the action.
-            if let Err(error) = store.put_operation(&id, &record).await {
-                tracing::warn!(error = %error, "could not record how to follow an operation");
+            match store.put_operation(&id, &record).await {
+                Ok(()) => recorded = true,
+                Err(error) => {
+                    tracing::warn!(error = %error, "could not record how to follow an operation");
+                }
             }
         }
         // An action Azure finishes synchronously begins as `PendingOperation::Completed`,
         // for which `wait_for` returns at once without polling.
-        let follow = wait_for(
+        let poll = wait_for(
             self.flow.operations.as_ref(),
             &operation,
             self.flow.settings.wait,
             |elapsed| progress.update(render::progress(verbs, &target, Some(elapsed.as_secs()))),
         );
-        let result = self.flow.holding_lease(&id, follow).await;
+        let noted = self.note_message(&id, &record, progress, recorded);
+        let follow = async {
+            tokio::select! {
+                result = poll => result,
+                never = noted => match never {},
+            }
+        };
+        // On shutdown, a recorded operation is left to the next process rather than
+        // holding this one up: it is begun, and the record says how to poll it.
+        let followed = tokio::select! {
+            result = self.flow.holding_lease(&id, follow) => Some(result),
+            () = progress.shutdown().requested(), if recorded => None,
+        };
+        let Some(result) = followed else {
+            self.flow.hand_over(&id).await;
+            return Ok(Reply::text(render::handed_over(verbs, &target)));
+        };
         self.forget(&id).await;
         self.flow.cache.invalidate().await;
         match result {
@@ -207,6 +229,29 @@ impl<R: ResourceType> Act<R> {
             deadline: now + self.flow.settings.wait.deadline,
             token_expires_at: interaction.token_expires_at(),
         }
+    }
+
+    /// Once Discord has said which message shows the reply, adds it to the operation's
+    /// record if the record lacks it (a slash command's own reply), so that an outcome
+    /// posted in the channel after the token expired replies to it; then waits forever.
+    async fn note_message(
+        &self,
+        id: &str,
+        record: &OperationRecord,
+        progress: &Progress,
+        recorded: bool,
+    ) -> std::convert::Infallible {
+        if recorded && record.message_id.is_none() {
+            let shown = progress.shown_in().await;
+            let record = OperationRecord {
+                message_id: Some(shown.get()),
+                ..record.clone()
+            };
+            if let Err(error) = self.flow.store.put_operation(id, &record).await {
+                tracing::warn!(error = %error, "could not record the message of an operation");
+            }
+        }
+        std::future::pending().await
     }
 
     /// Forgets the record of an operation that ended, and gives up its lease; what is

@@ -202,6 +202,16 @@ impl<R: ResourceType> ResourceFlow<R> {
             .await
     }
 
+    /// Takes this process's lease on the operation `id`, which no live process follows:
+    /// on an exclusive store (one process per file) whoever held it is gone, so the
+    /// lease is not waited out; on a shared store only a free or expired lease is taken.
+    pub(crate) async fn claim_orphaned(&self, id: &str) -> Result<bool, azcord_store::StoreError> {
+        let until = SystemTime::now() + self.settings.lease;
+        self.store
+            .claim_orphaned(&lease_name(id), self.store.owner(), until)
+            .await
+    }
+
     /// Runs `follow` while renewing the lease on the operation `id` three times per
     /// lease, so that the lease outlives a slow store call but not a dead process.
     pub(crate) async fn holding_lease<T>(&self, id: &str, follow: impl Future<Output = T>) -> T {
@@ -247,10 +257,28 @@ impl<R: ResourceType> ResourceFlow<R> {
             .remove(id);
     }
 
+    /// Hands the operation `id` over to the next process: stops following it and gives
+    /// up its lease, leaving its record, so that whoever looks next takes it over at once.
+    pub(crate) async fn hand_over(&self, id: &str) {
+        self.stop_following(id);
+        match self
+            .store
+            .release(&lease_name(id), self.store.owner())
+            .await
+        {
+            Ok(_) => tracing::info!("handed an operation over to the next process"),
+            // Left to expire: the next process takes it over a lease later.
+            Err(error) => {
+                tracing::warn!(error = %error, "could not release the lease on an operation handed over");
+            }
+        }
+    }
+
     /// Forgets the operation `id` once it ended, and gives up its lease; what is left
     /// behind expires.
     pub(crate) async fn forget(&self, id: &str) {
-        self.stop_following(id);
+        // Followed until the record is gone, so that a takeover in this process never
+        // finds it unfollowed.
         if let Err(error) = self.store.remove_operation(id).await {
             tracing::warn!(error = %error, "could not remove the record of an ended operation");
         }
@@ -261,6 +289,7 @@ impl<R: ResourceType> ResourceFlow<R> {
         {
             tracing::warn!(error = %error, "could not release the lease on an ended operation");
         }
+        self.stop_following(id);
     }
 }
 

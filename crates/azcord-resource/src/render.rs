@@ -88,6 +88,14 @@ pub fn progress<N: Display>(
     )
 }
 
+/// An action under way that the next process will follow, as azcord restarts.
+pub fn handed_over<N: Display>(verbs: &Verbs, target: &Resource<N>) -> String {
+    format!(
+        "{} azcord is restarting and will report the outcome",
+        progress(verbs, target, None)
+    )
+}
+
 /// An action that succeeded.
 pub fn done<N: Display>(verbs: &Verbs, target: &Resource<N>, elapsed_secs: u64) -> String {
     format!(

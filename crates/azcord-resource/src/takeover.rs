@@ -7,7 +7,9 @@ use std::{
 };
 
 use azcord_azure::{PendingOperation, PollKind, ResourceGroupName, WaitOptions, wait_for};
-use azcord_command::{BoxFuture, Follower, Notifier, Reply, RespondError, twilight_model::id::Id};
+use azcord_command::{
+    BoxFuture, Follower, Notifier, Reply, RespondError, Shutdown, twilight_model::id::Id,
+};
 use azcord_store::OperationRecord;
 
 use crate::{Resource, ResourceFlow, ResourceType, render};
@@ -18,8 +20,15 @@ pub const RESTARTED_BEFORE_BEGUN: &str =
     "azcord restarted before this action was confirmed started; check";
 
 impl<R: ResourceType> Follower for ResourceFlow<R> {
-    fn take_over(self: Arc<Self>, notifier: Arc<dyn Notifier>) -> BoxFuture<'static, usize> {
+    fn take_over(
+        self: Arc<Self>,
+        notifier: Arc<dyn Notifier>,
+        shutdown: Shutdown,
+    ) -> BoxFuture<'static, usize> {
         Box::pin(async move {
+            if shutdown.is_requested() {
+                return 0;
+            }
             let recorded = match self.store.operations().await {
                 Ok(recorded) => recorded,
                 Err(error) => {
@@ -30,10 +39,15 @@ impl<R: ResourceType> Follower for ResourceFlow<R> {
             let group = self.resource().names().group;
             let mut taken = 0;
             for (id, record) in recorded {
-                if record.resource_type != group || !self.start_following(&id) {
+                if record.resource_type != group
+                    || shutdown.is_requested()
+                    || !self.start_following(&id)
+                {
                     continue;
                 }
-                match self.claim(&id).await {
+                // What this process does not follow, an exclusive store's lease says
+                // nothing about: the process that held it is gone.
+                match self.claim_orphaned(&id).await {
                     Ok(true) => {}
                     Ok(false) => {
                         self.stop_following(&id);
@@ -45,6 +59,20 @@ impl<R: ResourceType> Follower for ResourceFlow<R> {
                         continue;
                     }
                 }
+                // Read again under the lease: the operation may have ended, or its
+                // record gained the message, since the scan.
+                let record = match self.store.operation(&id).await {
+                    Ok(Some(record)) => record,
+                    Ok(None) => {
+                        self.forget(&id).await;
+                        continue;
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = %error, "could not read an operation to take over");
+                        self.hand_over(&id).await;
+                        continue;
+                    }
+                };
                 tracing::info!(
                     resource_type = group,
                     action = %record.action,
@@ -54,8 +82,10 @@ impl<R: ResourceType> Follower for ResourceFlow<R> {
                 taken += 1;
                 let flow = Arc::clone(&self);
                 let notifier = Arc::clone(&notifier);
-                tokio::spawn(async move {
-                    flow.follow_recorded(&id, &record, notifier.as_ref()).await;
+                let watched = shutdown.clone();
+                shutdown.spawn(async move {
+                    flow.follow_recorded(&id, &record, notifier.as_ref(), &watched)
+                        .await;
                 });
             }
             taken
@@ -65,9 +95,23 @@ impl<R: ResourceType> Follower for ResourceFlow<R> {
 
 impl<R: ResourceType> ResourceFlow<R> {
     /// Follows the recorded operation `id` to its end while holding its lease, tells
-    /// the user, and forgets it.
-    async fn follow_recorded(&self, id: &str, record: &OperationRecord, notifier: &dyn Notifier) {
-        let text = self.holding_lease(id, self.recorded_outcome(record)).await;
+    /// the user, and forgets it; or, once `shutdown` is requested, hands it over to the
+    /// next process.
+    async fn follow_recorded(
+        &self,
+        id: &str,
+        record: &OperationRecord,
+        notifier: &dyn Notifier,
+        shutdown: &Shutdown,
+    ) {
+        let followed = tokio::select! {
+            text = self.holding_lease(id, self.recorded_outcome(record)) => Some(text),
+            () = shutdown.requested() => None,
+        };
+        let Some(text) = followed else {
+            self.hand_over(id).await;
+            return;
+        };
         if let Err(error) = deliver(notifier, record, &Reply::text(text)).await {
             tracing::warn!(error = %error, "could not tell the user how a taken-over operation ended");
         }
@@ -135,7 +179,8 @@ impl<R: ResourceType> ResourceFlow<R> {
 }
 
 /// Tells the user: by editing the original response while its token lives, else by a
-/// reply in the channel with the bot's token.
+/// reply in the channel with the bot's token. Clocks drift, so a token that Discord
+/// refuses before its recorded expiry also sends the outcome to the channel.
 async fn deliver(
     notifier: &dyn Notifier,
     record: &OperationRecord,
@@ -149,7 +194,12 @@ async fn deliver(
     if let (Some(application), Some(token)) = (application, token)
         && SystemTime::now() < record.token_expires_at
     {
-        return notifier.edit_reply(application, token, reply).await;
+        match notifier.edit_reply(application, token, reply).await {
+            Err(error) if error.is_token_rejected() => {
+                tracing::info!(error = %error, "the interaction token was refused; replying in the channel");
+            }
+            edited => return edited,
+        }
     }
     let channel = record
         .channel_id

@@ -49,6 +49,13 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Removes every expired entry now; how many were removed.
     fn purge_expired(&self) -> BoxFuture<'_, Result<usize, StoreError>>;
+
+    /// Whether only one process at a time can open this store, as with an embedded
+    /// file: then every lease found in it that this process did not take belongs to a
+    /// process that is gone, and need not be waited out.
+    fn exclusive(&self) -> bool {
+        false
+    }
 }
 
 /// Milliseconds since the Unix epoch, 0 before it.

@@ -239,6 +239,11 @@ impl Backend for EmbeddedBackend {
             run().map_err(|error| map_error(error, "cannot write to the store"))
         })
     }
+
+    /// redb locks the file: no other process has it open.
+    fn exclusive(&self) -> bool {
+        true
+    }
 }
 
 /// Removes up to `limit` entries expired at `now`; how many.

@@ -219,6 +219,30 @@ impl Store {
             .await
     }
 
+    /// Whether this process alone opens the store (see [`Backend::exclusive`]).
+    pub fn exclusive(&self) -> bool {
+        self.backend.exclusive()
+    }
+
+    /// Takes the lease `name` for `owner` until `lease_until` whoever holds it, if the
+    /// store is [exclusive](Store::exclusive): a holder other than this process is
+    /// gone. On a shared store, the same as [`Store::claim`].
+    pub async fn claim_orphaned(
+        &self,
+        name: &str,
+        owner: &str,
+        lease_until: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let key = format!("{LEASE}{name}");
+        if !self.exclusive() {
+            return self.backend.claim(&key, owner, lease_until).await;
+        }
+        // Released first, so that `claim` finds it free: one process, so nothing
+        // comes between the two.
+        self.backend.remove(&key).await?;
+        self.backend.claim(&key, owner, lease_until).await
+    }
+
     /// Gives up the lease `name` if `owner` holds it.
     pub async fn release(&self, name: &str, owner: &str) -> Result<bool, StoreError> {
         self.claim(name, owner, SystemTime::UNIX_EPOCH).await

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use azcord_azure::{AzureConfig, TlsTrust};
 use azcord_command::{
     AuditSink, DispatchConfig, DispatchObserver, Dispatcher, Follower, Notifier, Plugin, Policy,
-    Registry, Secret, twilight_model::id::Id,
+    Registry, Secret, Shutdown, twilight_model::id::Id,
 };
 use azcord_gateway::{
     Bot, ChannelAuditSink, Endpoint, EndpointConfig, GatewayConfig, RestClient, RestResponder,
@@ -149,11 +149,7 @@ async fn assemble_dispatcher(config: WiringConfig) -> anyhow::Result<Parts> {
     let mut plugins = crate::plugins::plugins(&azure, config.azure_settings, &store);
     plugins.extend(config.extra_plugins);
     let registry = Registry::new(plugins)?;
-    tokio::spawn(take_over_forever(
-        registry.followers().to_vec(),
-        Arc::new(RestResponder::over(&rest)),
-        config.azure_settings.lease / 2,
-    ));
+    let followers = registry.followers().to_vec();
     let dispatcher = Dispatcher::build(
         registry,
         config.policy,
@@ -161,6 +157,12 @@ async fn assemble_dispatcher(config: WiringConfig) -> anyhow::Result<Parts> {
         config.observers,
         audit_sinks,
     );
+    tokio::spawn(take_over_forever(
+        followers,
+        Arc::new(RestResponder::over(&rest)),
+        config.azure_settings.lease / 2,
+        dispatcher.shutdown(),
+    ));
     Ok(Parts {
         gateway: config.gateway,
         rest,
@@ -170,19 +172,26 @@ async fn assemble_dispatcher(config: WiringConfig) -> anyhow::Result<Parts> {
     })
 }
 
-/// Takes over, at start-up and then every `every`, the operations that no live process
-/// follows: those of a process that died, here or in another replica on the same store.
+/// Takes over, at start-up and then every `every` until `shutdown`, the operations that
+/// no live process follows: those of a process that died, here or in another replica
+/// on the same store (at once on an embedded store, which only this process opens).
 async fn take_over_forever(
     followers: Vec<Arc<dyn Follower>>,
     notifier: Arc<dyn Notifier>,
     every: Duration,
+    shutdown: Shutdown,
 ) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticks.tick().await;
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = shutdown.requested() => return,
+        }
         for follower in &followers {
-            let taken = Arc::clone(follower).take_over(Arc::clone(&notifier)).await;
+            let taken = Arc::clone(follower)
+                .take_over(Arc::clone(&notifier), shutdown.clone())
+                .await;
             if taken > 0 {
                 tracing::info!(taken, "following operations again after a restart");
             }

@@ -16,6 +16,7 @@ enum Sent {
     Respond(Kind, Option<String>, bool),
     Edit(Option<String>),
     Followup(Option<String>, bool),
+    Posted(u64, Option<String>),
 }
 
 /// Records what is sent; with `refuse_acknowledgements`, Discord rejects every initial
@@ -24,6 +25,8 @@ enum Sent {
 struct Recorder {
     sent: Mutex<Vec<Sent>>,
     refuse_acknowledgements: bool,
+    /// Discord refuses the interaction token for edits, as once it expired.
+    refuse_edits: bool,
 }
 
 impl Recorder {
@@ -69,6 +72,34 @@ impl Responder for Recorder {
         Box::pin(async { Ok(()) })
     }
 
+    /// As Discord does, the edit's answer names the message: always 77 here.
+    fn edit_original_message<'a>(
+        &'a self,
+        target: &'a InteractionTarget,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<Option<Id<MessageMarker>>, RespondError>> {
+        Box::pin(async move {
+            if self.refuse_edits {
+                return Err(RespondError::token_rejected("401: Invalid Webhook Token"));
+            }
+            self.edit_original(target, data).await?;
+            Ok(Some(Id::new(77)))
+        })
+    }
+
+    fn post_in_channel<'a>(
+        &'a self,
+        channel_id: Id<ChannelMarker>,
+        _: Option<Id<MessageMarker>>,
+        data: &'a InteractionResponseData,
+    ) -> BoxFuture<'a, Result<(), RespondError>> {
+        self.sent
+            .lock()
+            .unwrap()
+            .push(Sent::Posted(channel_id.get(), data.content.clone()));
+        Box::pin(async { Ok(()) })
+    }
+
     fn followup<'a>(
         &'a self,
         _: &'a InteractionTarget,
@@ -104,6 +135,16 @@ impl Command for Scripted {
                     ctx.progress.update("step 2");
                     tokio::time::sleep(Duration::from_secs(2)).await;
                     Ok(Reply::text("done"))
+                }
+                "handover" => {
+                    ctx.progress.update("step 1");
+                    let shown = ctx.progress.shown_in().await;
+                    tokio::select! {
+                        () = ctx.progress.shutdown().requested() => {
+                            Ok(Reply::text(format!("handed over; shown in {shown}")))
+                        }
+                        () = tokio::time::sleep(Duration::from_secs(3600)) => Ok(Reply::text("done")),
+                    }
                 }
                 "refuse" => Err(CommandError::user("no such vm `x`")),
                 "fail" => Err(CommandError::internal(std::io::Error::other(
@@ -156,7 +197,7 @@ impl Command for Scripted {
 
 fn dispatcher(audit: Option<Arc<AuditLog>>) -> Dispatcher {
     let plugin = [
-        "quick", "slow", "deferred", "refuse", "fail", "panic", "confirm",
+        "quick", "slow", "deferred", "refuse", "fail", "panic", "confirm", "handover",
     ]
     .into_iter()
     .fold(Plugin::new("test"), |plugin, name| {
@@ -457,6 +498,49 @@ async fn shutdown_finishes_work_in_flight_and_turns_new_work_away() {
             "azcord is restarting; try again in a few seconds",
             true
         )]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_lets_a_long_command_hand_over_and_names_the_message_it_edits() {
+    let dispatcher = dispatcher(None);
+    let recorder = Arc::new(Recorder::default());
+    let started = tokio::time::Instant::now();
+    dispatcher.spawn(
+        command("handover"),
+        Arc::clone(&recorder) as Arc<dyn Responder>,
+        0,
+    );
+    dispatcher.close();
+    assert!(dispatcher.shutdown().is_requested());
+    assert!(dispatcher.drain(Duration::from_secs(30)).await);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(
+        recorder.sent(),
+        [
+            Sent::Respond(Kind::DeferredChannelMessageWithSource, None, false),
+            Sent::Edit(Some("step 1".into())),
+            Sent::Edit(Some("handed over; shown in 77".into())),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reply_that_outlived_its_token_is_posted_in_the_channel() {
+    let recorder = Recorder {
+        refuse_edits: true,
+        ..Recorder::default()
+    };
+    let finished = dispatcher(None)
+        .handle(command("deferred"), &recorder, 0)
+        .await;
+    assert_eq!(finished.outcome, Outcome::Success);
+    assert_eq!(
+        recorder.sent(),
+        [
+            Sent::Respond(Kind::DeferredChannelMessageWithSource, None, false),
+            Sent::Posted(6, Some("deferred".into())),
+        ]
     );
 }
 

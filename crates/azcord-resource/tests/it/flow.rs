@@ -13,7 +13,7 @@ use azcord_azure::{
 use azcord_command::{
     BoxFuture, Button, Caller, Catalog, CommandError, CommandKind, CommandPattern,
     ComponentContext, Context, InteractionTarget, Notifier, Plugin, Policy, Progress, Registry,
-    Reply, RespondError, Rule, Secret,
+    Reply, RespondError, Rule, Secret, Shutdown,
     twilight_model::{
         application::interaction::application_command::{CommandDataOption, CommandOptionValue},
         id::{
@@ -28,7 +28,8 @@ use azcord_resource::{
     ResourceType, Store, Verbs, confirms, render,
 };
 use azcord_store::{
-    Backend, Entry, OperationRecord, PollRecord, StateKey, StoreError, StoreErrorKind,
+    Backend, EmbeddedBackend, Entry, OperationRecord, PollRecord, StateKey, StoreError,
+    StoreErrorKind,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,6 +331,16 @@ impl Harness {
     }
 
     async fn run(&self, command: &str, name: &str) -> Result<Reply, CommandError> {
+        self.run_watching(command, name, Shutdown::new()).await
+    }
+
+    /// Runs `command` in a process whose shutdown is `shutdown`.
+    async fn run_watching(
+        &self,
+        command: &str,
+        name: &str,
+        shutdown: Shutdown,
+    ) -> Result<Reply, CommandError> {
         let (signature, handler) = self.catalog.registry().get(command).unwrap();
         let ctx = Context {
             interaction_id: Id::new(1),
@@ -340,7 +351,7 @@ impl Harness {
                 value: CommandOptionValue::String(name.into()),
             }],
             resolved: None,
-            progress: Progress::detached(),
+            progress: Progress::watching(shutdown),
             catalog: self.catalog.clone(),
             signature: Arc::clone(signature),
         };
@@ -621,6 +632,10 @@ impl Notifier for Told {
         token: &'a Secret,
         reply: &'a Reply,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
+        // Discord refuses this one before its recorded expiry: clocks drift.
+        if token.expose() == "token-for-m-6" {
+            return Box::pin(async { Err(RespondError::token_rejected("401: 50027")) });
+        }
         let told = format!(
             "edit reply of app {application_id} with {}: {}",
             token.expose(),
@@ -683,6 +698,7 @@ async fn a_dead_process_operations_are_taken_over_and_their_outcome_told() {
                 ..record("m-5", true, now + minute)
             },
         ),
+        ("token-refused", record("m-6", true, now + minute)),
     ];
     for (id, record) in &recorded {
         store.put_operation(id, record).await.unwrap();
@@ -697,7 +713,9 @@ async fn a_dead_process_operations_are_taken_over_and_their_outcome_told() {
     };
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let notifier: Arc<dyn Notifier> = Arc::new(Told(sender));
-    let taken = Arc::clone(follower).take_over(Arc::clone(&notifier)).await;
+    let taken = Arc::clone(follower)
+        .take_over(Arc::clone(&notifier), Shutdown::new())
+        .await;
     let mut told = Vec::new();
     for _ in 0..taken {
         // Bounded, so that a follower that never tells fails the test, not hangs it.
@@ -710,6 +728,7 @@ async fn a_dead_process_operations_are_taken_over_and_their_outcome_told() {
             "edit reply of app 3 with token-for-m-1: ✅ **m-1** in `staging` is done · took 0 s",
             "edit reply of app 3 with token-for-m-3: Could not pull **m-3** in `staging` · azcord restarted before this action was confirmed started; check `/machine list` · after 0 s",
             "post in channel 6 replying to Some(Id<MessageMarker>(9)): ✅ **m-2** in `staging` is done · took 0 s",
+            "post in channel 6 replying to Some(Id<MessageMarker>(9)): ✅ **m-6** in `staging` is done · took 0 s",
         ]
     "#]].assert_debug_eq(&told);
 
@@ -721,5 +740,129 @@ async fn a_dead_process_operations_are_taken_over_and_their_outcome_told() {
         .map(|(id, _)| id)
         .collect();
     assert_eq!(left, ["another-type", "held-by-a-live-process"]);
-    assert_eq!(Arc::clone(follower).take_over(notifier).await, 0);
+    assert_eq!(
+        Arc::clone(follower)
+            .take_over(notifier, Shutdown::new())
+            .await,
+        0
+    );
+}
+
+/// An operation whose poll URL is recorded, owned by a process that is gone while its
+/// lease still runs.
+fn orphan(now: SystemTime) -> OperationRecord {
+    OperationRecord {
+        owner: "a killed process".into(),
+        poll: Some(PollRecord {
+            url: "http://arm/operations/1".into(),
+            async_operation: true,
+            correlation_id: None,
+        }),
+        resource_type: "machine".into(),
+        resource_group: "staging".into(),
+        resource_name: "m-1".into(),
+        action: "pull".into(),
+        invoker: 7,
+        application_id: Some(3),
+        interaction_token: Some(Secret::new("token-for-m-1")),
+        message_id: Some(9),
+        channel_id: Some(6),
+        guild_id: Some(5),
+        started_at: now,
+        deadline: now + Duration::from_secs(600),
+        token_expires_at: now + Duration::from_secs(600),
+    }
+}
+
+#[tokio::test]
+async fn an_embedded_store_is_taken_over_at_once_and_a_shared_one_after_the_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = EmbeddedBackend::open(&dir.path().join("state.redb")).unwrap();
+    let stores = [
+        (
+            "embedded",
+            Store::new(Arc::new(embedded), StateKey::generate()),
+            1,
+        ),
+        ("shared", Store::in_memory(), 0),
+    ];
+    for (name, store, expected) in stores {
+        let now = SystemTime::now();
+        store.put_operation("op", &orphan(now)).await.unwrap();
+        let lease_left = now + Duration::from_secs(30);
+        assert!(
+            store
+                .claim("operation/op", "a killed process", lease_left)
+                .await
+                .unwrap()
+        );
+        let harness = Harness::with_store(store.clone());
+        let [follower] = harness.catalog.registry().followers() else {
+            panic!("one follower per resource type")
+        };
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let taken = Arc::clone(follower)
+            .take_over(Arc::new(Told(sender)), Shutdown::new())
+            .await;
+        assert_eq!(taken, expected, "{name}");
+        if expected == 1 {
+            let told = tokio::time::timeout(Duration::from_secs(10), receiver.recv()).await;
+            assert_eq!(
+                told.expect("told within 10 s").unwrap(),
+                "edit reply of app 3 with token-for-m-1: ✅ **m-1** in `staging` is done · took 0 s",
+                "{name}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn on_shutdown_a_begun_operation_is_handed_over_with_its_record() {
+    let store = Store::in_memory();
+    let harness = Harness::with_store(store.clone());
+    let shutdown = Shutdown::new();
+    shutdown.request();
+    let answer = harness
+        .run_watching("machine pull", "staging/m-2", shutdown)
+        .await;
+    assert_eq!(
+        first_line(&answer),
+        "🔄 Working **m-2** in `staging`… azcord is restarting and will report the outcome []"
+    );
+    // Begun, never polled here.
+    assert_eq!(harness.calls(), ["begin m-2 (staging) Pull"]);
+    let recorded = store.operations().await.unwrap();
+    let [(id, record)] = recorded.as_slice() else {
+        panic!("one record: {recorded:?}")
+    };
+    assert_eq!(
+        record.poll.as_ref().map(|poll| poll.url.as_str()),
+        Some("http://arm/operations/1")
+    );
+    // Released: the next process takes it without waiting.
+    let later = SystemTime::now() + Duration::from_secs(30);
+    assert!(
+        store
+            .claim(&format!("operation/{id}"), "the next process", later)
+            .await
+            .unwrap()
+    );
+
+    // What is taken over stops too, and is left for the next process.
+    let next = Harness::with_store(store.clone());
+    store
+        .release(&format!("operation/{id}"), "the next process")
+        .await
+        .unwrap();
+    let [follower] = next.catalog.registry().followers() else {
+        panic!("one follower per resource type")
+    };
+    let shutdown = Shutdown::new();
+    shutdown.request();
+    let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
+    let taken = Arc::clone(follower)
+        .take_over(Arc::new(Told(sender)), shutdown.clone())
+        .await;
+    assert_eq!(taken, 0, "nothing is taken over during shutdown");
+    assert_eq!(store.operations().await.unwrap().len(), 1);
 }

@@ -45,6 +45,8 @@ pub(crate) struct InteractionRecord {
     pub(crate) source_message: Option<u64>,
     pub(crate) followups: Vec<u64>,
     pub(crate) events: mpsc::UnboundedSender<InteractionEvent>,
+    /// Whether the test expired its token ahead of its lifetime.
+    pub(crate) token_expired: bool,
 }
 
 impl InteractionRecord {
@@ -322,7 +324,7 @@ impl State {
             .get(token)
             .and_then(|id| self.interactions.get(id))
             .ok_or_else(ApiError::invalid_webhook_token)?;
-        if record.created_at.elapsed() > deadlines.token_lifetime {
+        if record.token_expired || record.created_at.elapsed() > deadlines.token_lifetime {
             record.emit(InteractionEvent::Rejected(
                 "webhook request rejected: the interaction token expired".to_owned(),
             ));
@@ -586,6 +588,7 @@ mod tests {
                     source_message,
                     followups: Vec::new(),
                     events: events_tx,
+                    token_expired: false,
                 },
             );
             state.interaction_tokens.insert("tok".to_owned(), id);
@@ -807,6 +810,32 @@ mod tests {
             .state
             .webhook_get(APP, "tok", WebhookMessage::Original, DEADLINES);
         assert_eq!(gone.unwrap_err().code, 10008);
+    }
+
+    #[test]
+    fn an_expired_token_is_an_invalid_webhook_token() {
+        let mut fixture = Fixture::new(InteractionType::ApplicationCommand, None);
+        fixture
+            .callback(json!({"type": 4, "data": {"content": "hi"}}))
+            .unwrap();
+        assert!(matches!(
+            fixture.event(),
+            InteractionEvent::Acknowledged { .. }
+        ));
+        fixture
+            .state
+            .interactions
+            .get_mut(&fixture.id)
+            .unwrap()
+            .token_expired = true;
+        let error = fixture
+            .edit(WebhookMessage::Original, json!({"content": "x"}))
+            .unwrap_err();
+        assert_eq!(
+            (error.status.as_u16(), error.code, error.message.as_str()),
+            (401, 50027, "Invalid Webhook Token")
+        );
+        assert_eq!(fixture.original().content, "hi");
     }
 
     #[test]

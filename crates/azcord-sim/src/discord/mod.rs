@@ -526,6 +526,16 @@ impl DiscordSim {
         }
     }
 
+    /// Ages every interaction so far past its token's 15 minutes, as simulated time:
+    /// from now on their webhook requests get 401 with 50027 "Invalid Webhook Token",
+    /// as Discord answers an expired token, while the bot's token still works.
+    pub fn expire_interaction_tokens(&self) {
+        let mut state = self.shared.lock();
+        for record in state.interactions.values_mut() {
+            record.token_expired = true;
+        }
+    }
+
     /// The next `count` REST calls answer `status` with Discord's error body.
     pub fn fail_next_rest(&self, count: usize, status: u16) {
         let mut state = self.shared.lock();
@@ -706,6 +716,7 @@ impl DiscordSim {
                     source_message,
                     followups: Vec::new(),
                     events: events_tx,
+                    token_expired: false,
                 },
             );
             state.interaction_tokens.insert(token.clone(), id);

@@ -272,6 +272,31 @@ async fn expired_entries_do_not_accumulate() {
 }
 
 #[tokio::test]
+async fn only_an_exclusive_store_lets_a_lease_of_a_gone_process_be_taken_at_once() {
+    for harness in Harness::all().await {
+        let store = &harness.store;
+        let until = SystemTime::now() + Duration::from_secs(600);
+        assert!(store.claim("operation/1", "gone", until).await.unwrap());
+        let exclusive = matches!(harness.place, Place::File { .. });
+        assert_eq!(store.exclusive(), exclusive, "{}", harness.name);
+        assert_eq!(
+            store
+                .claim_orphaned("operation/1", "new", until)
+                .await
+                .unwrap(),
+            exclusive,
+            "{}",
+            harness.name
+        );
+        // Whoever holds it now keeps it against the other.
+        let holder = if exclusive { "new" } else { "gone" };
+        let other = if exclusive { "gone" } else { "new" };
+        assert!(store.claim("operation/1", holder, until).await.unwrap());
+        assert!(!store.claim("operation/1", other, until).await.unwrap());
+    }
+}
+
+#[tokio::test]
 async fn a_second_process_cannot_open_a_file_in_use() {
     let harness = Harness::embedded();
     let Place::File { path, .. } = &harness.place else {

@@ -11,7 +11,7 @@ use azcord_command::{
 use azcord_sim::{ArmSim, ArmSimConfig, InteractionEvent, SimMessage, SimUser};
 use expect_test::expect;
 
-use crate::support::{CHANNEL, render, render_wide};
+use crate::support::{CHANNEL, button, render, render_wide};
 
 const OPS: u64 = 500;
 const PROD: u64 = 501;
@@ -106,23 +106,6 @@ async fn start_with(confirm_ttl: Duration) -> Azure {
 
 async fn start() -> Azure {
     start_with(Duration::from_secs(60)).await
-}
-
-/// The custom id of the button labelled `label` on `message`.
-fn button(message: &SimMessage, label: &str) -> String {
-    use azcord_command::twilight_model::channel::message::Component;
-    message
-        .components
-        .iter()
-        .flat_map(|row| match row {
-            Component::ActionRow(row) => row.components.clone(),
-            _ => Vec::new(),
-        })
-        .find_map(|component| match component {
-            Component::Button(button) if button.label.as_deref() == Some(label) => button.custom_id,
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no button {label}"))
 }
 
 /// An edit made after a poll found the operation still running: proof that Azure

@@ -2,138 +2,17 @@
 //! across processes sharing a Redis store, and sessions recorded on shutdown and
 //! resumed by the next process, so that interactions sent meanwhile are answered.
 
-use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::time::Duration;
 
 use azcord_sim::{
     DiscordSim, DiscordSimConfig, GatewayRecord, InteractionEvent, InteractionHandle, Invocation,
-    ShardState, SimUser, redis::RedisServer,
+    SimUser, redis::RedisServer,
 };
 
-use crate::support::CHANNEL;
-
-/// A key for the Redis store, which needs one shared by every process.
-const STATE_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
-/// Where an `azcord run` process keeps its state.
-enum State<'a> {
-    File(&'a Path),
-    Redis(&'a str),
-}
-
-/// An `azcord run` process, its output in files (a pipe nobody reads would stall it);
-/// killed if the test ends without stopping it.
-struct RunProcess {
-    child: Option<Child>,
-    name: String,
-    log: PathBuf,
-}
-
-impl RunProcess {
-    fn spawn(sim: &DiscordSim, dir: &Path, name: &str, state: State<'_>, args: &[&str]) -> Self {
-        let config = dir.join(format!("{name}.toml"));
-        let window = sim.config().identify_window.as_millis();
-        std::fs::write(
-            &config,
-            format!("[discord]\nidentify_window_ms = {window}\n"),
-        )
-        .unwrap();
-        let log = dir.join(format!("{name}.log"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_azcord"));
-        command
-            .args(["run", "--log-format", "json", "--config"])
-            .arg(&config)
-            .args(args)
-            .env("DISCORD_TOKEN", &sim.config().token)
-            .env("DISCORD_API_URL", sim.api_url())
-            .env("DISCORD_GATEWAY_URL", sim.gateway_url())
-            .env("RUST_LOG", "info,azcord_gateway=debug")
-            .env_remove("AZCORD_STATE")
-            .env_remove("AZCORD_STORE_URL")
-            .env_remove("AZCORD_STATE_KEY")
-            .env_remove("HONEYCOMB_API_KEY")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .env_remove("AZURE_SUBSCRIPTION_ID")
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::File::create(dir.join(format!("{name}.err"))).unwrap());
-        match state {
-            State::File(path) => command.env("AZCORD_STATE", path),
-            State::Redis(url) => command
-                .env("AZCORD_STORE_URL", url)
-                .env("AZCORD_STATE_KEY", STATE_KEY),
-        };
-        Self {
-            child: Some(command.spawn().unwrap()),
-            name: name.to_owned(),
-            log,
-        }
-    }
-
-    /// What the process logged so far, and its standard error.
-    fn output(&self) -> String {
-        let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
-        format!(
-            "--- {} stdout\n{}\n--- stderr\n{}",
-            self.name,
-            read(&self.log),
-            read(&self.log.with_extension("err"))
-        )
-    }
-
-    /// Sends SIGTERM and waits for a clean exit; returns its log.
-    async fn stop(mut self) -> String {
-        let mut child = self.child.take().unwrap();
-        let terminated = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(terminated.success());
-        let waited = tokio::time::timeout(
-            Duration::from_secs(30),
-            tokio::task::spawn_blocking(move || child.wait()),
-        )
-        .await;
-        let status = waited
-            .unwrap_or_else(|_| panic!("{} did not stop: {}", self.name, self.output()))
-            .unwrap()
-            .unwrap();
-        assert!(status.success(), "exit {status:?}: {}", self.output());
-        std::fs::read_to_string(&self.log).unwrap()
-    }
-}
-
-impl Drop for RunProcess {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Waits (bounded) until every shard is active; on failure shows what the processes said.
-async fn wait_all_active(sim: &DiscordSim, processes: &[&RunProcess]) {
-    let active = sim.wait_for_shards(|shards| {
-        shards
-            .iter()
-            .all(|shard| matches!(shard, ShardState::Active { .. }))
-    });
-    if tokio::time::timeout(Duration::from_secs(90), active)
-        .await
-        .is_err()
-    {
-        let outputs: Vec<String> = processes.iter().map(|process| process.output()).collect();
-        panic!(
-            "not every shard became active: {:?}\n{}",
-            sim.shard_states(),
-            outputs.join("\n")
-        );
-    }
-}
+use crate::{
+    process::{RunProcess, State, wait_all_active},
+    support::CHANNEL,
+};
 
 fn ping(sim: &DiscordSim, guild: u64) -> InteractionHandle {
     let data = sim

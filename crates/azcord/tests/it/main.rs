@@ -7,6 +7,7 @@ mod azure;
 mod fuzz_corpus;
 mod gateway;
 mod gateway_state;
+mod process;
 mod pty;
 mod replicas;
 mod replies;

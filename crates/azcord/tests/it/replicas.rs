@@ -4,16 +4,16 @@
 
 use std::time::{Duration, Instant};
 
-use azcord_command::twilight_model::channel::message::Component;
 use azcord_sim::{
     ArmSim, ArmSimConfig, DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle,
     SimMessage, arm::PowerState, redis::RedisServer,
 };
 
-use crate::serve::{CONFIG, ServeProcess, ServeState, arm_posts, invocation, ops, tempfile_dir};
-
-/// A key for the Redis store, which needs one shared by every process.
-const STATE_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+use crate::{
+    process::STATE_KEY,
+    serve::{CONFIG, ServeProcess, ServeState, arm_posts, invocation, ops, tempfile_dir},
+    support::button,
+};
 
 /// The operation lease, short so that a dead replica's operation is taken over soon.
 const LEASE: Duration = Duration::from_secs(1);
@@ -86,21 +86,6 @@ async fn wait_text(handle: &mut InteractionHandle, text: &str) -> SimMessage {
 fn polled(event: &InteractionEvent) -> bool {
     matches!(event, InteractionEvent::OriginalEdited(message)
         if message.content.starts_with("🔄") && message.content.ends_with(" s"))
-}
-
-fn button(message: &SimMessage, label: &str) -> String {
-    message
-        .components
-        .iter()
-        .flat_map(|row| match row {
-            Component::ActionRow(row) => row.components.clone(),
-            _ => Vec::new(),
-        })
-        .find_map(|component| match component {
-            Component::Button(button) if button.label.as_deref() == Some(label) => button.custom_id,
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no button {label:?}: {message:#?}"))
 }
 
 #[tokio::test]
@@ -222,4 +207,54 @@ async fn store_down_refuses_actions_keeps_reads_and_recovers() {
     assert_eq!(arm_posts(&arm), 1, "{:#?}", arm.requests());
     let logs = served.stop().await;
     assert!(!logs.contains("panicked"), "{logs}");
+}
+
+#[tokio::test]
+async fn sigterm_releases_an_operation_to_the_next_replica_at_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let url = redis.url();
+    let (sim, arm, _) = simulators("azcord-handover").await;
+    // The default lease, 30 s: on Redis a lease is waited out unless released.
+    let config = tempfile_dir("azcord-handover-default-lease").join("azcord.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let state = || ServeState::Redis {
+        url: &url,
+        key: STATE_KEY,
+    };
+    let first = ServeProcess::spawn(&sim, &arm, &config, state()).await;
+    sim.set_interactions_endpoint(Some(first.endpoint()));
+    let mut start = sim.invoke(invocation(&sim, "/vm start name:staging/web-1"));
+    start.wait_for(polled).await;
+
+    let log = first.stop().await;
+    let stopped = Instant::now();
+    assert!(log.contains("handed an operation over"), "{log}");
+    let handed = wait_text(&mut start, "azcord is restarting").await;
+    assert!(
+        handed
+            .content
+            .ends_with("azcord is restarting and will report the outcome"),
+        "{}",
+        handed.content
+    );
+    arm.finish_transitions();
+    let mut second = ServeProcess::spawn(&sim, &arm, &config, state()).await;
+    let started = wait_text(&mut start, "is running").await;
+    let taken_over_in = stopped.elapsed();
+    assert!(
+        started
+            .content
+            .starts_with("✅ **web-1** in `staging` is running · took "),
+        "{}",
+        started.content
+    );
+    assert!(
+        taken_over_in < Duration::from_secs(15),
+        "taken over {taken_over_in:?} after the exit, as if the lease were waited out: {}",
+        second.logs_so_far().await
+    );
+    assert_eq!(arm_posts(&arm), 1, "{:#?}", arm.requests());
+    second.stop().await;
 }

@@ -10,7 +10,20 @@ use azcord_sim::{
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::support::CHANNEL;
+use crate::{
+    process::{RunProcess, RunSetup},
+    support::CHANNEL,
+};
+
+/// Waits (bounded) until every shard is ready; on failure shows what the process said.
+async fn wait_until_ready(sim: &DiscordSim, process: &RunProcess) {
+    if tokio::time::timeout(Duration::from_secs(60), sim.wait_until_ready())
+        .await
+        .is_err()
+    {
+        panic!("azcord run did not connect: {}", process.output());
+    }
+}
 
 /// GET `path` from the admin port; returns the status line and the body.
 async fn get(port: u16, path: &str) -> (String, String) {
@@ -45,46 +58,21 @@ async fn run_serves_reports_health_and_stops_cleanly_on_sigterm() {
     .await
     .unwrap();
     let admin = free_port();
-    // Each process its own state file: redb admits one process per file.
-    let state = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_azcord"))
-        .args([
-            "run",
-            "--admin-addr",
-            &format!("127.0.0.1:{admin}"),
-            "--log-format",
-            "json",
-        ])
-        .env("DISCORD_TOKEN", &sim.config().token)
-        .env("DISCORD_API_URL", sim.api_url())
-        .env("DISCORD_GATEWAY_URL", sim.gateway_url())
-        .env("AZCORD_STATE", state.path().join("state.redb"))
-        .env("RUST_LOG", "debug")
-        .env_remove("HONEYCOMB_API_KEY")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("AZURE_SUBSCRIPTION_ID")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let dir = tempfile::tempdir().unwrap();
+    let admin_addr = format!("127.0.0.1:{admin}");
+    let process = RunProcess::spawn_with(
+        &sim,
+        dir.path(),
+        "run",
+        RunSetup {
+            args: &["--admin-addr", &admin_addr],
+            ..RunSetup::default()
+        },
+    );
 
     // Both shards serve: guilds are spread over them by id. (The 5 s between the two
     // identifies is Discord's rule for max_concurrency 1, which the simulator keeps.)
-    if tokio::time::timeout(Duration::from_secs(60), sim.wait_until_ready())
-        .await
-        .is_err()
-    {
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
-        let output = output.await.unwrap().unwrap();
-        panic!(
-            "azcord run did not connect: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    wait_until_ready(&sim, &process).await;
     assert!(
         !sim.identify_limit_broken(),
         "the shards keep to max_concurrency: {:#?}",
@@ -134,17 +122,8 @@ async fn run_serves_reports_health_and_stops_cleanly_on_sigterm() {
         "{metrics}"
     );
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = tokio::time::timeout(Duration::from_secs(30), output)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let output = process.terminate(Duration::from_secs(30)).await;
+    let stdout = &output.stdout;
     assert!(
         output.status.success(),
         "exit {:?}: {stdout}",
@@ -174,7 +153,7 @@ async fn run_serves_reports_health_and_stops_cleanly_on_sigterm() {
             !stdout.contains(secret.as_str()),
             "a token reached the logs"
         );
-        assert!(!String::from_utf8_lossy(&output.stderr).contains(secret.as_str()));
+        assert!(!output.stderr.contains(secret.as_str()));
     }
 }
 
@@ -183,48 +162,18 @@ async fn run_exits_non_zero_when_discord_closes_a_shard_for_good() {
     let sim = DiscordSim::start(DiscordSimConfig::default())
         .await
         .unwrap();
-    // Each process its own state file: redb admits one process per file.
-    let state = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_azcord"))
-        .args(["run", "--log-format", "json"])
-        .env("DISCORD_TOKEN", &sim.config().token)
-        .env("DISCORD_API_URL", sim.api_url())
-        .env("DISCORD_GATEWAY_URL", sim.gateway_url())
-        .env("AZCORD_STATE", state.path().join("state.redb"))
-        .env("RUST_LOG", "debug")
-        .env_remove("HONEYCOMB_API_KEY")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("AZURE_SUBSCRIPTION_ID")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output());
-    if tokio::time::timeout(Duration::from_secs(60), sim.wait_until_ready())
-        .await
-        .is_err()
-    {
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
-        let output = output.await.unwrap().unwrap();
-        panic!(
-            "azcord run did not connect: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    let dir = tempfile::tempdir().unwrap();
+    let process = RunProcess::spawn_with(&sim, dir.path(), "run", RunSetup::default());
+    wait_until_ready(&sim, &process).await;
 
     // 4004: authentication failed. Restarting the shard cannot help; the process must
     // exit so that its orchestrator sees it.
     sim.close_connection(0, 4004).await.unwrap();
-    let output = tokio::time::timeout(Duration::from_secs(30), output)
+    let output = process
+        .wait_exit(Duration::from_secs(30))
         .await
-        .expect("azcord run exits by itself")
-        .unwrap()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .unwrap_or_else(|output| panic!("azcord run did not exit by itself: {output}"));
+    let (stdout, stderr) = (&output.stdout, &output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     let reason = "the Discord gateway stopped: shard 0 was closed by Discord with code 4004 and cannot reconnect (bad token, intents or shard)";
     assert!(
@@ -342,39 +291,23 @@ async fn an_audit_channel_of_zero_is_refused_by_run_and_by_the_local_bot() {
     let sim = DiscordSim::start(DiscordSimConfig::default())
         .await
         .unwrap();
-    let dir = std::env::temp_dir().join(format!("azcord-audit-zero-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("azcord.toml");
-    std::fs::write(&config, "[audit]\nchannel = 0\n").unwrap();
-    // Each process its own state file: redb admits one process per file.
-    let state = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_azcord"))
-        .args(["--config"])
-        .arg(&config)
-        .arg("run")
-        .env("DISCORD_TOKEN", &sim.config().token)
-        .env("DISCORD_API_URL", sim.api_url())
-        .env("DISCORD_GATEWAY_URL", sim.gateway_url())
-        .env("AZCORD_STATE", state.path().join("state.redb"))
-        .env_remove("HONEYCOMB_API_KEY")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("AZURE_SUBSCRIPTION_ID")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output());
-    let output = match tokio::time::timeout(Duration::from_secs(30), output).await {
-        Ok(output) => output.unwrap().unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!("azcord run accepted audit channel 0 and kept running");
-        }
-    };
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let process = RunProcess::spawn_with(
+        &sim,
+        dir.path(),
+        "run",
+        RunSetup {
+            config: "[audit]\nchannel = 0\n",
+            ..RunSetup::default()
+        },
+    );
+    let output = process
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|output| {
+            panic!("azcord run accepted audit channel 0 and kept running: {output}")
+        });
+    let stderr = &output.stderr;
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(refusal), "{stderr}");
     assert_eq!(sim.rest_calls().len(), 0, "refused before reaching Discord");
@@ -398,30 +331,17 @@ async fn run_with_shards_per_pod_runs_the_shards_of_its_pod_ordinal() {
     .await
     .unwrap();
     // The second pod of a StatefulSet, two shards per pod: shards 2 and 3 of 4.
-    let child = Command::new(env!("CARGO_BIN_EXE_azcord"))
-        .args([
-            "run",
-            "--shards-per-pod",
-            "2",
-            "--shard-total",
-            "4",
-            "--log-format",
-            "json",
-        ])
-        .env("HOSTNAME", "azcord-gateway-1")
-        .env("DISCORD_TOKEN", &sim.config().token)
-        .env("DISCORD_API_URL", sim.api_url())
-        .env("DISCORD_GATEWAY_URL", sim.gateway_url())
-        .env_remove("AZCORD_SHARDS")
-        .env_remove("HONEYCOMB_API_KEY")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("AZURE_SUBSCRIPTION_ID")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let dir = tempfile::tempdir().unwrap();
+    let process = RunProcess::spawn_with(
+        &sim,
+        dir.path(),
+        "run",
+        RunSetup {
+            args: &["--shards-per-pod", "2", "--shard-total", "4"],
+            envs: &[("HOSTNAME", "azcord-gateway-1")],
+            ..RunSetup::default()
+        },
+    );
     let pod_shards_active = |states: &[ShardState]| {
         states[2..]
             .iter()
@@ -433,15 +353,8 @@ async fn run_with_shards_per_pod_runs_the_shards_of_its_pod_ordinal() {
     )
     .await
     .is_ok();
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let output = tokio::time::timeout(Duration::from_secs(30), output)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let output = process.terminate(Duration::from_secs(30)).await;
+    let stdout = &output.stdout;
     assert!(connected, "shards 2 and 3 did not connect: {stdout}");
     assert!(
         output.status.success(),

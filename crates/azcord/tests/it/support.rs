@@ -193,3 +193,20 @@ fn render_at(message: &SimMessage, width: usize) -> String {
     )
     .text
 }
+
+/// The custom id of the button labelled `label` on `message`.
+pub(crate) fn button(message: &SimMessage, label: &str) -> String {
+    use azcord_command::twilight_model::channel::message::Component;
+    message
+        .components
+        .iter()
+        .flat_map(|row| match row {
+            Component::ActionRow(row) => row.components.clone(),
+            _ => Vec::new(),
+        })
+        .find_map(|component| match component {
+            Component::Button(button) if button.label.as_deref() == Some(label) => button.custom_id,
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no button {label:?}: {message:#?}"))
+}
