@@ -18,6 +18,10 @@ pub(crate) struct BenchArgs {
     /// Measure `cargo xtask deploy` against the ARM simulator instead.
     #[arg(long)]
     deploy: bool,
+    /// Another figure instead, as `azcord-bench` names it, with its own options:
+    /// `http`, `store`, `restart` or `replay` (`cargo xtask bench http --rounds 3`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    figure: Vec<String>,
 }
 
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
@@ -38,6 +42,16 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let release = crate::stamp::target_dir().join(&args.profile);
     let bench = release.join("azcord-bench");
     let azcord = release.join("azcord");
+    if !args.figure.is_empty() {
+        let status = std::process::Command::new(&bench)
+            .arg("--azcord")
+            .arg(azcord)
+            .args(&args.figure)
+            .current_dir(&root)
+            .status()?;
+        anyhow::ensure!(status.success(), "the benchmark failed with {status}");
+        return Ok(());
+    }
     let status = std::process::Command::new(&bench)
         .arg("--azcord")
         .arg(azcord)
