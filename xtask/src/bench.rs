@@ -148,3 +148,37 @@ fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::BenchArgs;
+
+    #[derive(clap::Parser)]
+    struct Bench {
+        #[command(flatten)]
+        args: BenchArgs,
+    }
+
+    #[test]
+    fn a_figure_takes_every_argument_after_it() {
+        let table: [(&[&str], usize, &[&str]); 3] = [
+            (&[], 5, &[]),
+            (&["--rounds", "3"], 3, &[]),
+            (
+                &["--rounds", "3", "http", "--rounds", "2", "--sizes", "10"],
+                3,
+                &["http", "--rounds", "2", "--sizes", "10"],
+            ),
+        ];
+        for (line, rounds, figure) in table {
+            let parsed =
+                Bench::try_parse_from(std::iter::once("bench").chain(line.iter().copied()))
+                    .unwrap()
+                    .args;
+            assert_eq!(parsed.rounds, rounds, "{line:?}");
+            assert_eq!(parsed.figure, figure, "{line:?}");
+        }
+    }
+}
