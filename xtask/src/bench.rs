@@ -18,6 +18,10 @@ pub(crate) struct BenchArgs {
     /// Measure `cargo xtask deploy` against the ARM simulator instead.
     #[arg(long)]
     deploy: bool,
+    /// Another figure instead, as `azcord-bench` names it, with its own options:
+    /// `http`, `store`, `restart` or `replay` (`cargo xtask bench http --rounds 3`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    figure: Vec<String>,
 }
 
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
@@ -38,6 +42,16 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let release = crate::stamp::target_dir().join(&args.profile);
     let bench = release.join("azcord-bench");
     let azcord = release.join("azcord");
+    if !args.figure.is_empty() {
+        let status = std::process::Command::new(&bench)
+            .arg("--azcord")
+            .arg(azcord)
+            .args(&args.figure)
+            .current_dir(&root)
+            .status()?;
+        anyhow::ensure!(status.success(), "the benchmark failed with {status}");
+        return Ok(());
+    }
     let status = std::process::Command::new(&bench)
         .arg("--azcord")
         .arg(azcord)
@@ -133,4 +147,38 @@ fn call_kind(path: &str) -> &'static str {
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::BenchArgs;
+
+    #[derive(clap::Parser)]
+    struct Bench {
+        #[command(flatten)]
+        args: BenchArgs,
+    }
+
+    #[test]
+    fn a_figure_takes_every_argument_after_it() {
+        let table: [(&[&str], usize, &[&str]); 3] = [
+            (&[], 5, &[]),
+            (&["--rounds", "3"], 3, &[]),
+            (
+                &["--rounds", "3", "http", "--rounds", "2", "--sizes", "10"],
+                3,
+                &["http", "--rounds", "2", "--sizes", "10"],
+            ),
+        ];
+        for (line, rounds, figure) in table {
+            let parsed =
+                Bench::try_parse_from(std::iter::once("bench").chain(line.iter().copied()))
+                    .unwrap()
+                    .args;
+            assert_eq!(parsed.rounds, rounds, "{line:?}");
+            assert_eq!(parsed.figure, figure, "{line:?}");
+        }
+    }
 }

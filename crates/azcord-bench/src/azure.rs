@@ -15,45 +15,12 @@ pub(crate) async fn run(
     transition: Duration,
     retry_after: Duration,
 ) -> anyhow::Result<()> {
-    let bot = LocalBot::start(LocalOptions {
-        policy: Policy {
-            guilds: Vec::new(),
-            rules: vec![Rule {
-                name: "ops".into(),
-                commands: vec![CommandPattern::new("vm *")],
-                roles: vec![Id::new(OPS)],
-                users: Vec::new(),
-                channels: Vec::new(),
-                resource_groups: Vec::new(),
-            }],
-        },
-        dispatch: DispatchConfig {
-            min_edit_interval: Duration::ZERO,
-            ..DispatchConfig::default()
-        },
-        azure: LocalAzure::Simulated(ArmSimConfig {
-            transition,
-            retry_after,
-            ..ArmSimConfig::default()
-        }),
-        azure_settings: azcord::plugins::AzureSettings {
-            wait: WaitOptions {
-                default_interval: retry_after,
-                ..WaitOptions::default()
-            },
-            ..azcord::plugins::AzureSettings::default()
-        },
-        ..LocalOptions::default()
-    })
-    .await?;
+    let bot = LocalBot::start(vm_bot(transition, retry_after)).await?;
     let arm = bot
         .arm
         .clone()
         .ok_or_else(|| anyhow::anyhow!("no simulated Azure"))?;
-    let user = SimUser {
-        role_ids: vec![OPS],
-        ..SimUser::new(1, "bench")
-    };
+    let user = ops_user();
     let guild = Some(bot.guild_id());
     let arm_calls = || {
         arm.requests()
@@ -97,8 +64,8 @@ pub(crate) async fn run(
                     break message;
                 }
             };
-            let custom_id =
-                confirm_button(&prompt).ok_or_else(|| anyhow::anyhow!("no Confirm button"))?;
+            let custom_id = confirm_button(&prompt, "Deallocate")
+                .ok_or_else(|| anyhow::anyhow!("no Confirm button"))?;
             handle = bot.sim.click(&prompt, &custom_id, &user)?;
         }
         arm.wait_for_vm_state("dev-sandbox", "build-agent", target)
@@ -143,11 +110,55 @@ pub(crate) async fn run(
     bot.shutdown().await
 }
 
-fn confirm_button(message: &azcord_sim::SimMessage) -> Option<String> {
+/// A local bot against both simulators, where [`ops_user`] may run every `/vm`
+/// command, with no pause between progress edits and polls paced by `retry_after`.
+pub(crate) fn vm_bot(transition: Duration, retry_after: Duration) -> LocalOptions {
+    LocalOptions {
+        policy: Policy {
+            guilds: Vec::new(),
+            rules: vec![Rule {
+                name: "ops".into(),
+                commands: vec![CommandPattern::new("vm *")],
+                roles: vec![Id::new(OPS)],
+                users: Vec::new(),
+                channels: Vec::new(),
+                resource_groups: Vec::new(),
+            }],
+        },
+        dispatch: DispatchConfig {
+            min_edit_interval: Duration::ZERO,
+            ..DispatchConfig::default()
+        },
+        azure: LocalAzure::Simulated(ArmSimConfig {
+            transition,
+            retry_after,
+            ..ArmSimConfig::default()
+        }),
+        azure_settings: azcord::plugins::AzureSettings {
+            wait: WaitOptions {
+                default_interval: retry_after,
+                ..WaitOptions::default()
+            },
+            ..azcord::plugins::AzureSettings::default()
+        },
+        ..LocalOptions::default()
+    }
+}
+
+/// A user with the role that [`vm_bot`] lets run `/vm`.
+pub(crate) fn ops_user() -> SimUser {
+    SimUser {
+        role_ids: vec![OPS],
+        ..SimUser::new(1, "bench")
+    }
+}
+
+/// The custom id of the button labelled `label` on `message`.
+pub(crate) fn confirm_button(message: &azcord_sim::SimMessage, label: &str) -> Option<String> {
     use azcord_command::twilight_model::channel::message::Component;
     message.components.iter().find_map(|row| match row {
         Component::ActionRow(row) => row.components.iter().find_map(|component| match component {
-            Component::Button(button) if button.label.as_deref() == Some("Deallocate") => {
+            Component::Button(button) if button.label.as_deref() == Some(label) => {
                 button.custom_id.clone()
             }
             _ => None,

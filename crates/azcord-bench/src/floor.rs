@@ -14,37 +14,7 @@ use twilight_model::{
 };
 
 pub(crate) async fn run(api_url: &str, gateway_url: &str, token: String) -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let host = api_url.trim_start_matches("http://").to_owned();
-    let client = Arc::new(
-        Client::builder()
-            .token(token.clone())
-            .proxy(host, true)
-            .build(),
-    );
-    let application_id = client.current_user_application().await?.model().await?.id;
-    let ping = twilight_model::application::command::Command {
-        application_id: None,
-        contexts: None,
-        default_member_permissions: None,
-        #[allow(deprecated)]
-        dm_permission: None,
-        description: "Check that the bot is up".to_owned(),
-        description_localizations: None,
-        guild_id: None,
-        id: None,
-        integration_types: None,
-        kind: twilight_model::application::command::CommandType::ChatInput,
-        name: "ping".to_owned(),
-        name_localizations: None,
-        nsfw: None,
-        options: Vec::new(),
-        version: twilight_model::id::Id::new(1),
-    };
-    client
-        .interaction(application_id)
-        .set_global_commands(&[ping])
-        .await?;
+    let client = Arc::new(register_ping(api_url, token.clone()).await?);
     let config = ConfigBuilder::new(token, Intents::empty())
         .proxy_url(gateway_url.to_owned())
         .queue(InMemoryQueue::new(
@@ -81,4 +51,36 @@ pub(crate) async fn run(api_url: &str, gateway_url: &str, token: String) -> anyh
         });
     }
     Ok(())
+}
+
+/// A twilight-http client for the REST API at `api_url` (plain HTTP, as the simulator
+/// serves it), once it has registered `/ping` as a global command.
+pub(crate) async fn register_ping(api_url: &str, token: String) -> anyhow::Result<Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let host = api_url.trim_start_matches("http://").to_owned();
+    let client = Client::builder().token(token).proxy(host, true).build();
+    let application_id = client.current_user_application().await?.model().await?.id;
+    let ping = twilight_model::application::command::Command {
+        application_id: None,
+        contexts: None,
+        default_member_permissions: None,
+        #[allow(deprecated)]
+        dm_permission: None,
+        description: "Check that the bot is up".to_owned(),
+        description_localizations: None,
+        guild_id: None,
+        id: None,
+        integration_types: None,
+        kind: twilight_model::application::command::CommandType::ChatInput,
+        name: "ping".to_owned(),
+        name_localizations: None,
+        nsfw: None,
+        options: Vec::new(),
+        version: twilight_model::id::Id::new(1),
+    };
+    client
+        .interaction(application_id)
+        .set_global_commands(&[ping])
+        .await?;
+    Ok(client)
 }

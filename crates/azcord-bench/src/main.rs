@@ -1,16 +1,25 @@
 //! `cargo xtask bench`: sends N concurrent `/ping` interactions through the Discord
 //! simulator into the release build of azcord, and into a bare twilight loop that
 //! answers at once (the floor), and reports throughput, acknowledgement latency as
-//! the simulator measures it, and the bot's memory.
+//! the simulator measures it, and the bot's memory. Its other modes measure the HTTP
+//! interactions endpoint (`http`), the store (`store`), restarts (`restart`) and the
+//! replay of a resumed session (`replay`); docs/performance.md has their figures.
 
 #![allow(clippy::print_stdout, reason = "the report is the program's output")]
 
 mod azure;
 mod floor;
+mod floor_http;
+mod http;
+mod process;
+mod replay;
+mod restart;
 mod shell;
+mod store;
 
 use std::{
-    path::PathBuf,
+    net::SocketAddr,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -57,6 +66,46 @@ enum Mode {
         #[arg(long, default_value_t = 100)]
         presses: usize,
     },
+    /// The HTTP interactions endpoint (`azcord serve`) against the gateway
+    /// (`azcord run`), each with its floor, at each number of concurrent `/ping`s.
+    Http {
+        /// Numbers of concurrent /ping interactions, each measured in turn.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        sizes: Vec<usize>,
+        /// Rounds per contender and size; medians are reported.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
+    /// What the embedded store adds to an action: `/vm start`, and `/vm deallocate`
+    /// confirmed, through the bot with the redb store and with the state in memory.
+    Store {
+        /// Actions per store, start and deallocate in turn.
+        #[arg(long, default_value_t = 200)]
+        actions: usize,
+    },
+    /// From SIGKILL to every operation in flight being followed again: a new
+    /// `azcord run` on the same state file, and a second `azcord serve` on one Redis.
+    Restart {
+        /// Operations in flight when the process is killed.
+        #[arg(long, default_value_t = 20)]
+        operations: usize,
+        /// Rounds per store; medians are reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// `[azure] operation_lease_secs`; the product's default if not given.
+        #[arg(long)]
+        lease_secs: Option<u64>,
+    },
+    /// Interactions sent while `azcord run` restarts (SIGTERM, then a new process
+    /// resumes the session): how many are answered.
+    Replay {
+        /// `/ping`s sent while no process is connected.
+        #[arg(long, default_value_t = 100)]
+        interactions: usize,
+        /// Restarts to measure.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     /// Start a contender against the simulator and keep it idle until standard input
     /// closes, for profiling it by hand (`perf record -p PID`, /proc/PID/smaps).
     Hold {
@@ -73,6 +122,20 @@ enum Mode {
         #[arg(long)]
         token: String,
     },
+    /// Run the HTTP floor: a bare interactions endpoint that checks the signature and
+    /// answers `/ping` (used by the bench itself).
+    FloorHttp {
+        #[arg(long)]
+        api_url: String,
+        #[arg(long)]
+        token: String,
+        /// The application's public key, 64 hex digits.
+        #[arg(long)]
+        public_key: String,
+        /// Where to listen, `127.0.0.1:PORT`.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -86,6 +149,28 @@ fn main() -> anyhow::Result<()> {
             gateway_url,
             token,
         }) => runtime.block_on(floor::run(&api_url, &gateway_url, token)),
+        Some(Mode::FloorHttp {
+            api_url,
+            token,
+            public_key,
+            listen,
+        }) => runtime.block_on(floor_http::run(&api_url, token, &public_key, listen)),
+        Some(Mode::Http { ref sizes, rounds }) => runtime.block_on(http::run(&cli, sizes, rounds)),
+        Some(Mode::Store { actions }) => runtime.block_on(store::run(actions)),
+        Some(Mode::Restart {
+            operations,
+            rounds,
+            lease_secs,
+        }) => runtime.block_on(restart::run(
+            &cli.azcord,
+            operations,
+            rounds,
+            lease_secs.map(Duration::from_secs),
+        )),
+        Some(Mode::Replay {
+            interactions,
+            rounds,
+        }) => runtime.block_on(replay::run(&cli.azcord, interactions, rounds)),
         Some(Mode::Azure {
             rounds,
             transition_ms,
@@ -137,31 +222,50 @@ impl Rss {
 }
 
 async fn bench(cli: &Cli) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        cli.azcord.exists(),
-        "{} does not exist: build it with cargo build --release -p azcord",
-        cli.azcord.display()
-    );
+    ensure_built(&cli.azcord)?;
     let me = std::env::current_exe()?;
-    let mut azcord = Vec::new();
-    let mut floor = Vec::new();
-    for round in 0..cli.rounds {
-        // Alternate the order so that neither contender always runs on a warmer machine.
-        let order = if round % 2 == 0 {
-            [true, false]
-        } else {
-            [false, true]
-        };
-        for is_azcord in order {
-            let contender = if is_azcord {
-                Contender::Azcord(&cli.azcord)
-            } else {
-                Contender::Floor(&me)
-            };
-            let result = one_round(cli.interactions, contender).await?;
-            let name = if is_azcord { "azcord" } else { "floor" };
+    let contenders = [Contender::Azcord(&cli.azcord), Contender::Floor(&me)];
+    let results = compare(&contenders, cli.interactions, cli.rounds).await?;
+    println!(
+        "{} concurrent /ping interactions, {} rounds each, medians\n",
+        cli.interactions, cli.rounds
+    );
+    report(
+        &[
+            ("azcord", &results[0]),
+            ("floor (bare twilight)", &results[1]),
+        ],
+        &[("azcord / floor", 0, 1)],
+    );
+    Ok(())
+}
+
+fn ensure_built(azcord: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        azcord.exists(),
+        "{} does not exist: build it with cargo build --release -p azcord",
+        azcord.display()
+    );
+    Ok(())
+}
+
+/// Runs `rounds` rounds of `interactions` concurrent `/ping`s against every contender,
+/// rotating which goes first so that none always runs on a warmer machine; the
+/// rounds of each contender, in the order given.
+async fn compare(
+    contenders: &[Contender<'_>],
+    interactions: usize,
+    rounds: usize,
+) -> anyhow::Result<Vec<Vec<Round>>> {
+    let mut results: Vec<Vec<Round>> = contenders.iter().map(|_| Vec::new()).collect();
+    for round in 0..rounds {
+        for offset in 0..contenders.len() {
+            let index = (round + offset) % contenders.len();
+            let contender = contenders[index];
+            let result = one_round(interactions, contender).await?;
             eprintln!(
-                "round {round} {name:>6}: {:>7.0}/s p50 {:>4} ms p99 {:>4} ms max {:>4} ms cpu {:>4} µs idle {:>6} KiB peak {:>6} KiB",
+                "round {round} {:>10}: {:>7.0}/s p50 {:>4} ms p99 {:>4} ms max {:>4} ms cpu {:>4} µs idle {:>6} KiB peak {:>6} KiB",
+                contender.name(),
                 result.throughput,
                 result.p50.as_millis(),
                 result.p99.as_millis(),
@@ -170,54 +274,107 @@ async fn bench(cli: &Cli) -> anyhow::Result<()> {
                 result.idle.total_kib,
                 result.peak_rss_kib
             );
-            if is_azcord {
-                azcord.push(result)
-            } else {
-                floor.push(result)
-            }
+            results[index].push(result);
         }
     }
-    report(cli, &azcord, &floor);
-    Ok(())
+    Ok(results)
 }
 
 /// A process to measure.
 #[derive(Clone, Copy)]
 enum Contender<'a> {
     /// The release `azcord run`, at this path.
-    Azcord(&'a std::path::Path),
+    Azcord(&'a Path),
     /// The bare twilight loop: this program's `floor` mode, at this path.
-    Floor(&'a std::path::Path),
+    Floor(&'a Path),
+    /// The release `azcord serve`, at this path: interactions arrive as signed POSTs.
+    Serve(&'a Path),
+    /// The bare interactions endpoint: this program's `floor-http` mode, at this path.
+    FloorHttp(&'a Path),
 }
 
+/// What `azcord serve` and the HTTP floor write once they accept requests.
+const SERVING: &str = "serving the interactions endpoint";
+
 impl Contender<'_> {
-    fn spawn(self, sim: &DiscordSim) -> std::io::Result<Child> {
+    fn name(self) -> &'static str {
         match self {
-            Self::Azcord(path) => Command::new(path)
-                .arg("run")
-                .env("DISCORD_TOKEN", &sim.config().token)
-                .env("DISCORD_API_URL", sim.api_url())
-                .env("DISCORD_GATEWAY_URL", sim.gateway_url())
-                .env("RUST_LOG", "warn")
-                .env_remove("HONEYCOMB_API_KEY")
-                .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .spawn(),
-            Self::Floor(path) => Command::new(path)
-                .args([
-                    "floor",
-                    "--api-url",
-                    &sim.api_url(),
-                    "--gateway-url",
-                    &sim.gateway_url(),
-                ])
-                .args(["--token", &sim.config().token])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .spawn(),
+            Self::Azcord(_) => "azcord",
+            Self::Floor(_) => "floor",
+            Self::Serve(_) => "serve",
+            Self::FloorHttp(_) => "http floor",
         }
     }
+
+    /// Whether interactions reach it as POSTs to an interactions endpoint.
+    fn is_http(self) -> bool {
+        matches!(self, Self::Serve(_) | Self::FloorHttp(_))
+    }
+
+    /// Starts the contender against `sim`, keeping any state in `dir`; an HTTP
+    /// contender listens on `listen`.
+    fn spawn(self, sim: &DiscordSim, dir: &Path, listen: SocketAddr) -> std::io::Result<Child> {
+        let mut command = match self {
+            Self::Azcord(path) => {
+                let mut command = azcord_command(path, sim, dir);
+                command
+                    .arg("run")
+                    .env("DISCORD_GATEWAY_URL", sim.gateway_url())
+                    .env("RUST_LOG", "warn");
+                command
+            }
+            Self::Serve(path) => {
+                let mut command = azcord_command(path, sim, dir);
+                command
+                    .args(["serve", "--log-format", "json", "--listen"])
+                    .arg(listen.to_string())
+                    .env("DISCORD_PUBLIC_KEY", sim.public_key())
+                    // Warnings, and the line that says it serves.
+                    .env("RUST_LOG", "warn,azcord_gateway::endpoint=info");
+                command
+            }
+            Self::Floor(path) => {
+                let mut command = Command::new(path);
+                command
+                    .args(["floor", "--api-url", &sim.api_url()])
+                    .args(["--gateway-url", &sim.gateway_url()])
+                    .args(["--token", &sim.config().token]);
+                command
+            }
+            Self::FloorHttp(path) => {
+                let mut command = Command::new(path);
+                command
+                    .args(["floor-http", "--api-url", &sim.api_url()])
+                    .args(["--token", &sim.config().token])
+                    .args(["--public-key", &sim.public_key()])
+                    .arg("--listen")
+                    .arg(listen.to_string());
+                command
+            }
+        };
+        let stdout = if self.is_http() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
+        command.stdin(Stdio::null()).stdout(stdout).spawn()
+    }
+}
+
+/// `azcord` against `sim`'s REST API, with its state in a file of `dir` and nothing
+/// exported; the subcommand and the rest are the caller's.
+fn azcord_command(path: &Path, sim: &DiscordSim, dir: &Path) -> Command {
+    let mut command = Command::new(path);
+    command
+        .env("DISCORD_TOKEN", &sim.config().token)
+        .env("DISCORD_API_URL", sim.api_url())
+        .env("AZCORD_STATE", dir.join("state.redb"))
+        .env_remove("AZCORD_STORE_URL")
+        .env_remove("AZCORD_STATE_KEY")
+        .env_remove("AZCORD_CONFIG")
+        .env_remove("HONEYCOMB_API_KEY")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+    command
 }
 
 /// A contender connected to its own simulator, idle, with the `/ping` it registered.
@@ -225,24 +382,35 @@ struct Running {
     sim: DiscordSim,
     child: Guard,
     ping: twilight_model::application::interaction::application_command::CommandData,
+    /// Where it keeps its state; removed after it is killed.
+    _dir: tempfile::TempDir,
 }
 
 /// Starts the simulator and `contender` against it, and waits until every shard is
-/// connected and `/ping` is registered.
+/// connected (or the endpoint serves) and `/ping` is registered.
 async fn start(contender: Contender<'_>) -> anyhow::Result<Running> {
     let sim = DiscordSim::start(DiscordSimConfig {
         wait_timeout: Duration::from_secs(60),
         ..DiscordSimConfig::default()
     })
     .await?;
-    let child = Guard(
+    let dir = tempfile::tempdir()?;
+    let listen = process::free_port()?;
+    let mut child = Guard(
         contender
-            .spawn(&sim)
+            .spawn(&sim, dir.path(), listen)
             .context("could not start the contender")?,
     );
-    tokio::time::timeout(Duration::from_secs(60), sim.wait_until_ready())
-        .await
-        .context("the contender did not connect within 60 s")?;
+    if contender.is_http() {
+        process::wait_for_line(&mut child.0, SERVING)
+            .await
+            .with_context(|| format!("{} did not serve", contender.name()))?;
+        sim.set_interactions_endpoint(Some(format!("http://{listen}/interactions")));
+    } else {
+        tokio::time::timeout(Duration::from_secs(60), sim.wait_until_ready())
+            .await
+            .context("the contender did not connect within 60 s")?;
+    }
     let commands = sim.registered_commands(Some(sim.config().guild_id));
     let global = sim.registered_commands(None);
     let ping = commands
@@ -254,7 +422,12 @@ async fn start(contender: Contender<'_>) -> anyhow::Result<Running> {
         None => None,
     }
     .context("the contender registered no /ping")?;
-    Ok(Running { sim, child, ping })
+    Ok(Running {
+        sim,
+        child,
+        ping,
+        _dir: dir,
+    })
 }
 
 async fn one_round(interactions: usize, contender: Contender<'_>) -> anyhow::Result<Round> {
@@ -262,6 +435,7 @@ async fn one_round(interactions: usize, contender: Contender<'_>) -> anyhow::Res
         sim,
         mut child,
         ping: data,
+        _dir,
     } = start(contender).await?;
     let idle = Rss::of(child.0.id())?;
 
@@ -332,12 +506,10 @@ async fn hold(cli: &Cli, floor: bool) -> anyhow::Result<()> {
 /// Reads one figure off a round.
 type Measure = fn(&Round) -> f64;
 
-fn report(cli: &Cli, azcord: &[Round], floor: &[Round]) {
-    let median_f = |rounds: &[Round], f: fn(&Round) -> f64| {
-        let mut values: Vec<f64> = rounds.iter().map(f).collect();
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
+/// Prints the medians of each contender's rounds as a Markdown table, a column per
+/// contender (its heading and its rounds), then a column per ratio (its heading, and
+/// the indexes of the two contenders it divides).
+fn report(columns: &[(&str, &[Round])], ratios: &[(&str, usize, usize)]) {
     let rows: [(&str, Measure); 9] = [
         ("throughput (interactions/s)", |r| r.throughput),
         ("ack latency p50 (ms)", |r| r.p50.as_secs_f64() * 1000.0),
@@ -355,17 +527,35 @@ fn report(cli: &Cli, azcord: &[Round], floor: &[Round]) {
         }),
         ("peak RSS (MiB)", |r| r.peak_rss_kib as f64 / 1024.0),
     ];
-    println!(
-        "{} concurrent /ping interactions, {} rounds each, medians\n",
-        cli.interactions, cli.rounds
-    );
-    println!("| measure | azcord | floor (bare twilight) | azcord / floor |");
-    println!("| --- | ---: | ---: | ---: |");
-    for (name, f) in rows {
-        let a = median_f(azcord, f);
-        let b = median_f(floor, f);
-        println!("| {name} | {a:.1} | {b:.1} | {:.2}x |", a / b);
+    let headings: Vec<&str> = columns
+        .iter()
+        .map(|(heading, _)| *heading)
+        .chain(ratios.iter().map(|(heading, _, _)| *heading))
+        .collect();
+    println!("| measure | {} |", headings.join(" | "));
+    println!("| --- |{}", " ---: |".repeat(headings.len()));
+    for (name, measure) in rows {
+        let medians: Vec<f64> = columns
+            .iter()
+            .map(|(_, rounds)| median(rounds.iter().map(measure).collect()))
+            .collect();
+        let cells = medians
+            .iter()
+            .map(|value| format!("{value:.1}"))
+            .chain(
+                ratios
+                    .iter()
+                    .map(|(_, a, b)| format!("{:.2}x", medians[*a] / medians[*b])),
+            )
+            .collect::<Vec<_>>();
+        println!("| {name} | {} |", cells.join(" | "));
     }
+}
+
+/// The median of `values` (the upper one of an even count); NaN if there are none.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn percentile(sorted: &[Duration], percent: usize) -> Duration {

@@ -61,6 +61,9 @@ pub struct LocalOptions {
     pub state: Option<PathBuf>,
     /// The key that seals tokens in the state file; a key file beside it if `None`.
     pub state_key: Option<Secret>,
+    /// Keep the state in memory instead of a file (`state` is then unused): nothing
+    /// survives the bot. Only for measuring what the embedded store costs.
+    pub memory_store: bool,
 }
 
 impl Default for LocalOptions {
@@ -78,6 +81,7 @@ impl Default for LocalOptions {
             drain_timeout: Duration::from_secs(10),
             state: None,
             state_key: None,
+            memory_store: false,
         }
     }
 }
@@ -170,11 +174,12 @@ impl LocalBot {
             on_shard_phase: None,
             restart: RestartPolicy::default(),
         };
-        let (state, state_dir) = match options.state {
-            Some(path) => (path, None),
+        let (source, state_dir) = match options.state {
+            _ if options.memory_store => (StoreSource::Memory, None),
+            Some(path) => (StoreSource::File(path), None),
             None => {
                 let dir = tempfile::tempdir().context("could not create a state directory")?;
-                (dir.path().join("state.redb"), Some(dir))
+                (StoreSource::File(dir.path().join("state.redb")), Some(dir))
             }
         };
         let Assembly {
@@ -191,7 +196,7 @@ impl LocalBot {
             observers: options.observers,
             audit_channel: options.audit_channel,
             store: StoreConfig {
-                source: StoreSource::File(state),
+                source,
                 key: options.state_key,
                 tls: TlsTrust::default(),
             },

@@ -53,6 +53,9 @@ pub(crate) enum StoreSource {
     File(PathBuf),
     /// A Redis server at this URL.
     Redis(Secret),
+    /// Memory, forgotten with the process: the local bot's baseline when
+    /// `azcord-bench store` measures what the embedded store costs.
+    Memory,
 }
 
 /// The store to open.
@@ -250,6 +253,7 @@ pub(crate) async fn open_store(config: &StoreConfig) -> anyhow::Result<Store> {
             tracing::info!("state in a Redis store");
             Store::new(Arc::new(backend), key)
         }
+        StoreSource::Memory => Store::in_memory(),
     };
     store
         .purge_expired()
