@@ -163,7 +163,7 @@ async fn assemble_dispatcher(config: WiringConfig) -> anyhow::Result<Parts> {
     tokio::spawn(take_over_forever(
         followers,
         Arc::new(RestResponder::over(&rest)),
-        config.azure_settings.lease / 2,
+        takeover_interval(config.azure_settings.lease),
         dispatcher.shutdown(),
     ));
     Ok(Parts {
@@ -173,6 +173,13 @@ async fn assemble_dispatcher(config: WiringConfig) -> anyhow::Result<Parts> {
         store,
         identify_window: config.identify_window,
     })
+}
+
+/// How often a process looks for operations to take over: a tenth of the lease, so that
+/// an operation of a dead process is taken at most a tenth of a lease after its lease
+/// expires (a scan of the operations in the store, which hold only those in flight).
+fn takeover_interval(lease: Duration) -> Duration {
+    (lease / 10).max(Duration::from_millis(100))
 }
 
 /// Takes over, at start-up and then every `every` until `shutdown`, the operations that
@@ -281,6 +288,18 @@ fn audit_channel_id(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn processes_look_for_operations_every_tenth_of_a_lease() {
+        let cases = [(30_000, 3_000), (1_000, 100), (500, 100)];
+        for (lease, every) in cases {
+            assert_eq!(
+                takeover_interval(Duration::from_millis(lease)),
+                Duration::from_millis(every),
+                "{lease}"
+            );
+        }
+    }
 
     #[tokio::test]
     async fn a_state_file_gets_a_private_key_file_and_redis_needs_a_key() {
