@@ -189,6 +189,32 @@ async fn an_operation_outlives_a_sigkill_and_ends_in_the_users_message() {
     second.stop().await;
 }
 
+/// The first message posted in a channel that says web-1 is running; `output` is the
+/// bot's log, shown if none comes within a minute.
+async fn running_in_channel(
+    posted: &mut tokio::sync::broadcast::Receiver<SimMessage>,
+    output: impl Fn() -> String,
+) -> SimMessage {
+    let reply = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let message = posted.recv().await.unwrap();
+            if message.content.contains("running") {
+                return message;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no reply in the channel: {}", output()));
+    assert!(
+        reply
+            .content
+            .starts_with("✅ **web-1** in `staging` is running · took "),
+        "{}",
+        reply.content
+    );
+    reply
+}
+
 #[tokio::test]
 async fn once_the_token_expired_the_outcome_replies_in_the_channel() {
     let world = Restart::start().await;
@@ -205,23 +231,7 @@ async fn once_the_token_expired_the_outcome_replies_in_the_channel() {
     world.arm.finish_transitions();
     let mut posted = world.discord.subscribe_channel_messages();
     let second = world.spawn("second", "").await;
-    let reply = tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            let message = posted.recv().await.unwrap();
-            if message.content.contains("running") {
-                return message;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no reply in the channel: {}", second.output()));
-    assert!(
-        reply
-            .content
-            .starts_with("✅ **web-1** in `staging` is running · took "),
-        "{}",
-        reply.content
-    );
+    let reply = running_in_channel(&mut posted, || second.output()).await;
     assert_eq!(reply.channel_id, CHANNEL);
     assert_eq!(reply.referenced_message_id, Some(original.id));
     assert_eq!(arm_posts(&world.arm), 1, "{:#?}", world.arm.requests());
@@ -240,17 +250,7 @@ async fn an_operation_that_outlives_its_token_in_one_process_ends_in_the_channel
     world.discord.expire_interaction_tokens();
     let mut posted = world.discord.subscribe_channel_messages();
     world.arm.finish_transitions();
-    let reply = tokio::time::timeout(Duration::from_secs(60), posted.recv())
-        .await
-        .unwrap_or_else(|_| panic!("no reply in the channel: {}", process.output()))
-        .unwrap();
-    assert!(
-        reply
-            .content
-            .starts_with("✅ **web-1** in `staging` is running · took "),
-        "{}",
-        reply.content
-    );
+    let reply = running_in_channel(&mut posted, || process.output()).await;
     assert_eq!(reply.referenced_message_id, Some(original.id));
     assert_eq!(arm_posts(&world.arm), 1, "{:#?}", world.arm.requests());
     process.stop().await;
