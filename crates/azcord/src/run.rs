@@ -17,7 +17,7 @@ use twilight_ids::guild_id;
 
 use crate::{
     cli::RunArgs,
-    config::{AzureSection, FileConfig, ShardSettings, shard_selection},
+    config::{AzureSection, FileConfig, ShardSettings, StoreSection, shard_selection},
     wiring::{self, Assembly, AzureSource, StoreConfig, WiringConfig},
 };
 use azcord_store::{STATE_KEY_VARIABLE, SessionRecord, Store};
@@ -94,15 +94,7 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
         dispatch: file.dispatch.dispatch_config(),
         observers: vec![Arc::new(MetricsObserver(metrics.clone()))],
         audit_channel: file.audit.channel,
-        store: StoreConfig {
-            source: file.store.source(
-                args.state.clone(),
-                env_secret("AZCORD_STORE_URL"),
-                default_state_file,
-            )?,
-            key: env_secret(STATE_KEY_VARIABLE),
-            tls: TlsTrust::from_process_env(),
-        },
+        store: process_store(&file.store, args.state.clone())?,
         identify_window,
     })
     .await?;
@@ -195,9 +187,23 @@ async fn record_sessions(store: &Store, sessions: &[ShardSession]) {
     }
 }
 
+/// The store `run` and `serve` open: `--state` or `AZCORD_STATE` (`state`), else
+/// `AZCORD_STORE_URL`, else the config file's `[store]`, else the default state file;
+/// sealed with `AZCORD_STATE_KEY`, and trusting what the process's TLS settings say.
+pub(crate) fn process_store(
+    section: &StoreSection,
+    state: Option<PathBuf>,
+) -> anyhow::Result<StoreConfig> {
+    Ok(StoreConfig {
+        source: section.source(state, env_secret("AZCORD_STORE_URL"), default_state_file)?,
+        key: env_secret(STATE_KEY_VARIABLE),
+        tls: TlsTrust::from_process_env(),
+    })
+}
+
 /// The environment variable `name` as a secret, unless unset or blank: Azure Container
 /// Instances cannot pass an empty variable, so an unset one comes as a blank.
-pub(crate) fn env_secret(name: &str) -> Option<Secret> {
+fn env_secret(name: &str) -> Option<Secret> {
     unless_blank(std::env::var(name).ok()).map(Secret::new)
 }
 
@@ -209,7 +215,7 @@ fn unless_blank(value: Option<String>) -> Option<String> {
 /// Where `azcord run` keeps its state by default: `$XDG_STATE_HOME/azcord/state.redb`,
 /// else `~/.local/state/azcord/state.redb`, else `azcord-state.redb` in the working
 /// directory.
-pub(crate) fn default_state_file() -> PathBuf {
+fn default_state_file() -> PathBuf {
     let nonempty = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
     match (nonempty("XDG_STATE_HOME"), nonempty("HOME")) {
         (Some(state), _) => PathBuf::from(state).join("azcord/state.redb"),

@@ -4,10 +4,8 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use azcord_azure::TlsTrust;
 use azcord_command::Secret;
 use azcord_gateway::{EndpointConfig, GatewayConfig, PublicKey, RestartPolicy, ShardSelection};
-use azcord_store::STATE_KEY_VARIABLE;
 use azcord_telemetry::{LogFormat, Metrics, TelemetryConfig};
 use tokio::sync::watch;
 
@@ -15,10 +13,10 @@ use crate::{
     cli::ServeArgs,
     config::FileConfig,
     run::{
-        MetricsObserver, azure_from_env, default_state_file, env_secret, shutdown_signal,
-        start_admin, twilight_ids::guild_id,
+        MetricsObserver, azure_from_env, process_store, shutdown_signal, start_admin,
+        twilight_ids::guild_id,
     },
-    wiring::{self, StoreConfig, WiringConfig},
+    wiring::{self, WiringConfig},
 };
 
 pub(crate) async fn serve(
@@ -83,15 +81,7 @@ async fn serve_endpoint(
             dispatch: file.dispatch.dispatch_config(),
             observers: vec![Arc::new(MetricsObserver(metrics.clone()))],
             audit_channel: file.audit.channel,
-            store: StoreConfig {
-                source: file.store.source(
-                    args.state.clone(),
-                    env_secret("AZCORD_STORE_URL"),
-                    default_state_file,
-                )?,
-                key: env_secret(STATE_KEY_VARIABLE),
-                tls: TlsTrust::from_process_env(),
-            },
+            store: process_store(&file.store, args.state.clone())?,
             // The endpoint runs no shards, so it never identifies.
             identify_window: azcord_gateway::IDENTIFY_WINDOW,
         },
