@@ -8,10 +8,10 @@ use azcord_azure::{RetrySettings, WaitOptions};
 use azcord_command::{
     CommandPattern, DispatchConfig, Outcome, Policy, Rule, twilight_model::id::Id,
 };
-use azcord_sim::{ArmSim, ArmSimConfig, InteractionEvent, SimMessage, SimUser};
+use azcord_sim::{ArmSim, InteractionEvent, SimMessage, SimUser};
 use expect_test::expect;
 
-use crate::support::{CHANNEL, button, render, render_wide};
+use crate::support::{CHANNEL, button, held_arm_config, render, render_wide};
 
 const OPS: u64 = 500;
 const PROD: u64 = 501;
@@ -66,12 +66,7 @@ struct Azure {
 }
 
 async fn start_with(confirm_ttl: Duration) -> Azure {
-    let arm_config = ArmSimConfig {
-        // Transitions finish only when a test says so, so no test waits on the clock.
-        transition: Duration::from_secs(3600),
-        retry_after: Duration::from_millis(5),
-        ..ArmSimConfig::default()
-    };
+    let arm_config = held_arm_config(Duration::from_millis(5));
     let bot = LocalBot::start(LocalOptions {
         policy: policy(),
         dispatch: DispatchConfig {

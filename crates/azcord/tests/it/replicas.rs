@@ -5,14 +5,14 @@
 use std::time::{Duration, Instant};
 
 use azcord_sim::{
-    ArmSim, ArmSimConfig, DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle,
-    SimMessage, arm::PowerState, redis::RedisServer,
+    ArmSim, DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle, SimMessage,
+    arm::PowerState, redis::RedisServer,
 };
 
 use crate::{
     process::STATE_KEY,
     serve::{CONFIG, ServeProcess, ServeState, arm_posts, invocation, ops, tempfile_dir},
-    support::button,
+    support::{button, held_arm},
 };
 
 /// The operation lease, short so that a dead replica's operation is taken over soon.
@@ -29,13 +29,7 @@ async fn simulators(prefix: &str) -> (DiscordSim, ArmSim, std::path::PathBuf) {
     })
     .await
     .unwrap();
-    let arm = ArmSim::start(ArmSimConfig {
-        transition: Duration::from_secs(3600),
-        retry_after: Duration::from_millis(50),
-        ..ArmSimConfig::default()
-    })
-    .await
-    .unwrap();
+    let arm = held_arm(Duration::from_millis(50)).await;
     let config = tempfile_dir(prefix).join("azcord.toml");
     std::fs::write(
         &config,

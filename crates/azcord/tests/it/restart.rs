@@ -9,14 +9,14 @@ use std::{
 };
 
 use azcord_sim::{
-    ArmSim, ArmSimConfig, DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle,
-    Invocation, ShardState, SimMessage, SimUser, terminal::parse_command_line,
+    ArmSim, DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle, Invocation,
+    ShardState, SimMessage, SimUser, terminal::parse_command_line,
 };
 
 use crate::{
     process::{RunProcess, RunSetup, State},
     serve::arm_posts,
-    support::{CHANNEL, button},
+    support::{CHANNEL, button, held_arm},
 };
 
 /// Who may run `/vm`; the operation lease is the default, 30 s.
@@ -46,13 +46,7 @@ impl Restart {
         })
         .await
         .unwrap();
-        let arm = ArmSim::start(ArmSimConfig {
-            transition: Duration::from_secs(3600),
-            retry_after: Duration::from_millis(50),
-            ..ArmSimConfig::default()
-        })
-        .await
-        .unwrap();
+        let arm = held_arm(Duration::from_millis(50)).await;
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state.redb");
         Self {

@@ -6,8 +6,8 @@ use std::{process::Stdio, time::Duration};
 
 use azcord_command::twilight_model::http::interaction::InteractionResponseType;
 use azcord_sim::{
-    ArmSim, ArmSimConfig, DiscordSim, DiscordSimConfig, InteractionEvent, Invocation, Signing,
-    SimUser, terminal::parse_command_line,
+    ArmSim, DiscordSim, DiscordSimConfig, InteractionEvent, Invocation, Signing, SimUser,
+    terminal::parse_command_line,
 };
 
 use tokio::{
@@ -15,7 +15,7 @@ use tokio::{
     process::{Child, ChildStdout, Command},
 };
 
-use crate::support::CHANNEL;
+use crate::support::{CHANNEL, held_arm};
 
 pub(crate) const OPS: u64 = 500;
 
@@ -51,14 +51,7 @@ impl Served {
         let sim = DiscordSim::start(DiscordSimConfig::default())
             .await
             .unwrap();
-        let arm = ArmSim::start(ArmSimConfig {
-            // Operations finish only when the test says so.
-            transition: Duration::from_secs(3600),
-            retry_after: Duration::from_millis(5),
-            ..ArmSimConfig::default()
-        })
-        .await
-        .unwrap();
+        let arm = held_arm(Duration::from_millis(5)).await;
         let dir = tempfile_dir("azcord-serve");
         let config = dir.join("azcord.toml");
         std::fs::write(&config, CONFIG).unwrap();

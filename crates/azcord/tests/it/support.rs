@@ -7,7 +7,7 @@ use azcord_command::{
     BoxFuture, Command, CommandError, Context, DispatchConfig, Plugin, Reply, Signature,
 };
 use azcord_sim::{
-    SimMessage, SimUser,
+    ArmSim, ArmSimConfig, SimMessage, SimUser,
     terminal::{MessageView, RenderOptions, render_message},
 };
 use tokio::sync::{Mutex, mpsc};
@@ -209,4 +209,20 @@ pub(crate) fn button(message: &SimMessage, label: &str) -> String {
             _ => None,
         })
         .unwrap_or_else(|| panic!("no button {label:?}: {message:#?}"))
+}
+
+/// The ARM simulator's settings for tests that end operations themselves: a transition
+/// lasts until the test calls `finish_transitions`, so no test waits on the clock, and
+/// pollers are told to come back after `retry_after`.
+pub(crate) fn held_arm_config(retry_after: Duration) -> ArmSimConfig {
+    ArmSimConfig {
+        transition: Duration::from_secs(3600),
+        retry_after,
+        ..ArmSimConfig::default()
+    }
+}
+
+/// An ARM simulator started with [`held_arm_config`].
+pub(crate) async fn held_arm(retry_after: Duration) -> ArmSim {
+    ArmSim::start(held_arm_config(retry_after)).await.unwrap()
 }
