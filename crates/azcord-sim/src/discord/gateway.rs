@@ -5,7 +5,8 @@ use std::{sync::Arc, time::Duration};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::{
-    net::{TcpListener, TcpStream},
+    io::{AsyncRead, AsyncWrite},
+    net::TcpListener,
     sync::{mpsc, oneshot, watch},
     time::{Instant, sleep_until, timeout},
 };
@@ -18,6 +19,7 @@ use super::{
     snowflake::random_hex,
     state::Shared,
 };
+use crate::tls::TlsListener;
 
 /// How long a closing handshake may take before the TCP connection is dropped anyway.
 const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -95,16 +97,43 @@ pub(crate) enum ConnectionCommand {
     Drop { done: Option<oneshot::Sender<()>> },
 }
 
+/// A connection's byte stream: plain TCP, or TLS over it.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+/// Where gateway connections come from: `ws://` or `wss://`.
+pub(crate) enum GatewayListener {
+    Plain(TcpListener),
+    /// Handshakes already done; a client that refuses the certificate never gets here.
+    Tls(TlsListener),
+}
+
+impl GatewayListener {
+    async fn accept(&mut self) -> Option<Box<dyn Io>> {
+        match self {
+            Self::Plain(listener) => {
+                let (stream, _) = listener.accept().await.ok()?;
+                Some(Box::new(stream))
+            }
+            Self::Tls(listener) => {
+                let (stream, _) = axum::serve::Listener::accept(listener).await;
+                Some(Box::new(stream))
+            }
+        }
+    }
+}
+
 /// Accepts gateway connections until the simulator is dropped.
 pub(crate) async fn serve(
     shared: Arc<Shared>,
-    listener: TcpListener,
+    mut listener: GatewayListener,
     mut shutdown: watch::Receiver<()>,
 ) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                if let Ok((stream, _)) = accepted {
+                if let Some(stream) = accepted {
                     tokio::spawn(Connection::run(Arc::clone(&shared), stream, shutdown.clone()));
                 }
             }
@@ -183,7 +212,7 @@ enum Wake {
 struct Connection {
     shared: Arc<Shared>,
     id: u64,
-    ws: WebSocketStream<TcpStream>,
+    ws: WebSocketStream<Box<dyn Io>>,
     commands_tx: mpsc::UnboundedSender<ConnectionCommand>,
     commands: mpsc::UnboundedReceiver<ConnectionCommand>,
     /// The shard this connection identified or resumed as.
@@ -192,7 +221,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(shared: Arc<Shared>, stream: TcpStream, mut shutdown: watch::Receiver<()>) {
+    async fn run(shared: Arc<Shared>, stream: Box<dyn Io>, mut shutdown: watch::Receiver<()>) {
         let Ok((request, ws)) = ServerBuilder::new().accept(stream).await else {
             return;
         };

@@ -27,6 +27,7 @@ mod webhook;
 use std::{
     io,
     net::{Ipv4Addr, SocketAddr},
+    path::Path,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -56,7 +57,7 @@ use twilight_model::{
 
 pub use self::webhook::{EndpointAnswer, EndpointError, Signing, WebhookDelivery};
 use self::{
-    gateway::{CloseReason, ConnectionCommand, opcode_frame},
+    gateway::{CloseReason, ConnectionCommand, GatewayListener, opcode_frame},
     interaction::InteractionRecord,
     payload::InteractionParts,
     session::{Dispatch, shard_for_guild},
@@ -70,6 +71,7 @@ pub use self::{
         SimError, SimMessage, SimUser,
     },
 };
+use crate::tls::{CaFile, TestCa};
 
 /// How the simulated Discord is set up.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,6 +112,10 @@ pub struct DiscordSimConfig {
     pub app_permissions: Permissions,
     /// How long [`InteractionHandle`] waits for an event before panicking.
     pub wait_timeout: Duration,
+    /// Serve REST over HTTPS and the gateway over `wss://`, with a certificate from a
+    /// test CA made at start-up ([`DiscordSim::ca_file`]), as Discord serves both over
+    /// TLS. Off, both are plain, as the local mode and most tests use them.
+    pub tls: bool,
 }
 
 impl Default for DiscordSimConfig {
@@ -136,6 +142,7 @@ impl Default for DiscordSimConfig {
                 | Permissions::READ_MESSAGE_HISTORY
                 | Permissions::USE_EXTERNAL_EMOJIS,
             wait_timeout: Duration::from_secs(10),
+            tls: false,
         }
     }
 }
@@ -151,16 +158,33 @@ impl DiscordSimConfig {
 #[derive(Clone, Debug)]
 pub struct DiscordSim {
     shared: Arc<Shared>,
+    /// The test CA and its file, when the simulator serves TLS.
+    tls: Option<Arc<(TestCa, CaFile)>>,
     /// Dropping the last sender stops the servers and closes every connection.
     _shutdown: Arc<watch::Sender<()>>,
 }
 
+/// Serves the REST routes on `listener` until the simulator is dropped.
+async fn serve_api<L>(listener: L, router: axum::Router, mut stopped: watch::Receiver<()>)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let _ = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = stopped.changed().await;
+        })
+        .await;
+}
+
 impl DiscordSim {
-    /// Starts the REST and gateway servers on two free loopback ports.
+    /// Starts the REST and gateway servers on two free loopback ports, over TLS if the
+    /// configuration asks for it.
     ///
     /// # Errors
     ///
-    /// If a port cannot be bound, or the configuration has no shards.
+    /// If a port cannot be bound, the test CA cannot be made, or the configuration has
+    /// no shards.
     pub async fn start(config: DiscordSimConfig) -> io::Result<Self> {
         if config.shard_count == 0 {
             return Err(io::Error::new(
@@ -170,36 +194,47 @@ impl DiscordSim {
         }
         let api = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let gateway = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let shared = Arc::new(Shared::new(
-            config,
-            api.local_addr()?,
-            gateway.local_addr()?,
-        ));
+        let api_addr = api.local_addr()?;
+        let tls = if config.tls {
+            let ca = TestCa::generate("azcord Discord simulator")?;
+            let file = CaFile::write(&ca, "discord-sim", api_addr)?;
+            Some(Arc::new((ca, file)))
+        } else {
+            None
+        };
+        let shared = Arc::new(Shared::new(config, api_addr, gateway.local_addr()?));
         let (shutdown, stopped) = watch::channel(());
 
-        tokio::spawn(gateway::serve(
-            Arc::clone(&shared),
-            gateway,
-            stopped.clone(),
-        ));
         let router = rest::router(Arc::clone(&shared));
-        tokio::spawn(async move {
-            let mut stopped = stopped;
-            let _ = axum::serve(api, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.changed().await;
-                })
-                .await;
-        });
+        let gateway = match &tls {
+            Some(tls) => {
+                let (ca, _) = &**tls;
+                tokio::spawn(serve_api(ca.listener(api)?, router, stopped.clone()));
+                GatewayListener::Tls(ca.listener(gateway)?)
+            }
+            None => {
+                tokio::spawn(serve_api(api, router, stopped.clone()));
+                GatewayListener::Plain(gateway)
+            }
+        };
+        tokio::spawn(gateway::serve(Arc::clone(&shared), gateway, stopped));
         Ok(Self {
             shared,
+            tls,
             _shutdown: Arc::new(shutdown),
         })
     }
 
-    /// The REST base URL, `http://127.0.0.1:PORT`; routes live under `/api/v10`.
+    /// The REST base URL, `http://127.0.0.1:PORT` (`https://` over TLS); routes live
+    /// under `/api/v10`.
     pub fn api_url(&self) -> String {
-        format!("http://{}", self.shared.api_addr)
+        self.shared.api_url()
+    }
+
+    /// A file holding the PEM of the test CA that the simulator's certificate chains to
+    /// (`SSL_CERT_FILE`), when it serves TLS; removed when the simulator stops.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.tls.as_deref().map(|(_, file)| file.path.as_path())
     }
 
     /// The REST address as twilight-http's `ClientBuilder::proxy` takes it: `127.0.0.1:PORT`.
@@ -212,7 +247,8 @@ impl DiscordSim {
         self.shared.api_addr
     }
 
-    /// The gateway URL, `ws://127.0.0.1:PORT`, for twilight-gateway's `proxy_url`.
+    /// The gateway URL, `ws://127.0.0.1:PORT` (`wss://` over TLS), for
+    /// twilight-gateway's `proxy_url`.
     pub fn gateway_url(&self) -> String {
         self.shared.gateway_url()
     }

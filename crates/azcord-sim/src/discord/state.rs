@@ -101,9 +101,17 @@ impl Shared {
         self.gateway_changes.subscribe()
     }
 
-    /// `ws://127.0.0.1:PORT`, also sent as READY's `resume_gateway_url`.
+    /// `ws://127.0.0.1:PORT` (`wss://` when the simulator serves TLS), also sent as
+    /// READY's `resume_gateway_url`.
     pub(crate) fn gateway_url(&self) -> String {
-        format!("ws://{}", self.gateway_addr)
+        let scheme = if self.config.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}", self.gateway_addr)
+    }
+
+    /// `http://127.0.0.1:PORT` (`https://` when the simulator serves TLS).
+    pub(crate) fn api_url(&self) -> String {
+        let scheme = if self.config.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.api_addr)
     }
 }
 
