@@ -1,7 +1,9 @@
 use std::{collections::HashMap, fmt, sync::Arc, time::Duration};
 
+use axum::http::uri::Authority;
 use azcord_command::{Dispatcher, Responder, Secret};
 use azcord_store::Store;
+use azcord_tls::{TlsError, TlsTrust};
 use futures_util::StreamExt as _;
 use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -19,6 +21,7 @@ use crate::{
     RestResponder, RestartPolicy, ShardPhase, ShardSession, ShardSessions, ShardStatus,
     identify::{IdentifyQueue, SessionBudget, SharedIdentifyQueue},
     registration::{Registration, sync_commands},
+    relay::TlsRelay,
     sessions::SessionMemory,
     supervise::{ShardRunner, new_shard, panic_message},
 };
@@ -42,6 +45,10 @@ pub struct GatewayConfig {
     pub on_shard_phase: Option<Arc<dyn Fn(u32, ShardPhase) + Send + Sync>>,
     /// How a shard whose task ends is restarted, and when the bot gives up.
     pub restart: RestartPolicy,
+    /// What TLS trusts besides the compiled-in roots (`SSL_CERT_FILE`). The gateway's
+    /// websocket reads that variable itself, so this must be read from the process
+    /// environment ([`TlsTrust::from_process_env`]).
+    pub tls: TlsTrust,
 }
 
 impl fmt::Debug for GatewayConfig {
@@ -54,6 +61,7 @@ impl fmt::Debug for GatewayConfig {
             .field("guild", &self.guild)
             .field("drain_timeout", &self.drain_timeout)
             .field("restart", &self.restart)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +89,12 @@ pub enum GatewayError {
     /// The API URL override is not a usable URL.
     #[error("invalid Discord API URL `{0}`: expected http://host:port or https://host")]
     ApiUrl(String),
+    /// `SSL_CERT_FILE` cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The relay that gives Discord's REST API that trust could not start.
+    #[error("could not start the TLS relay to Discord's REST API")]
+    Relay(#[source] std::io::Error),
     /// Discord refused the token.
     #[error("Discord rejected the bot token (401 Unauthorized): check DISCORD_TOKEN")]
     Unauthorized,
@@ -173,15 +187,39 @@ pub struct Bot {
 pub struct RestClient(Arc<Client>);
 
 impl RestClient {
-    /// A client for the token and API URL of `config`; it makes no request yet.
-    pub fn new(config: &GatewayConfig) -> Result<Self, GatewayError> {
+    /// A client for the token, API URL and TLS trust of `config`; it makes no request
+    /// yet. When `SSL_CERT_FILE` adds roots, requests to an `https` API go through a
+    /// [`TlsRelay`] that trusts them, started here on the current runtime.
+    ///
+    /// # Errors
+    ///
+    /// If the API URL is not usable, `SSL_CERT_FILE` cannot be read or holds no usable
+    /// certificate (checked here, before twilight-gateway reads it too), or the relay
+    /// cannot listen.
+    pub async fn new(config: &GatewayConfig) -> Result<Self, GatewayError> {
         install_crypto_provider();
-        let mut builder = Client::builder().token(config.token.expose().to_owned());
-        if let Some(url) = &config.api_url {
-            let (host, plain_http) =
-                split_api_url(url).ok_or_else(|| GatewayError::ApiUrl(url.clone()))?;
-            builder = builder.proxy(host, plain_http);
-        }
+        let (host, plain_http) = match &config.api_url {
+            Some(url) => split_api_url(url).ok_or_else(|| GatewayError::ApiUrl(url.clone()))?,
+            None => (DISCORD_API_HOST.to_owned(), false),
+        };
+        let tls = match &config.tls.extra_roots {
+            Some(_) => Some(config.tls.client_config()?),
+            None => None,
+        };
+        let builder = Client::builder().token(config.token.expose().to_owned());
+        let builder = match tls {
+            Some(tls) if !plain_http => {
+                let upstream: Authority = host
+                    .parse()
+                    .map_err(|_| GatewayError::ApiUrl(host.clone()))?;
+                let relay = TlsRelay::start(upstream, &tls)
+                    .await
+                    .map_err(GatewayError::Relay)?;
+                builder.proxy(relay.proxy, true)
+            }
+            _ if config.api_url.is_some() => builder.proxy(host, plain_http),
+            _ => builder,
+        };
         Ok(Self(Arc::new(builder.build())))
     }
 
@@ -198,7 +236,7 @@ impl fmt::Debug for RestClient {
 
 /// Connects to Discord with a REST client of its own; see [`connect_with`].
 pub async fn connect(config: GatewayConfig, dispatcher: Dispatcher) -> Result<Bot, GatewayError> {
-    let rest = RestClient::new(&config)?;
+    let rest = RestClient::new(&config).await?;
     connect_with(config, rest, dispatcher).await
 }
 
@@ -556,6 +594,9 @@ fn payload_kind(payload: &str) -> (Option<u64>, Option<String>) {
     }
     serde_json::from_str::<Head>(payload).map_or((None, None), |head| (head.op, head.t))
 }
+
+/// Where twilight-http sends requests when no API URL is configured.
+const DISCORD_API_HOST: &str = "discord.com";
 
 fn split_api_url(url: &str) -> Option<(String, bool)> {
     let (rest, plain_http) = if let Some(rest) = url.strip_prefix("http://") {

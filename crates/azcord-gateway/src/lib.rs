@@ -10,12 +10,14 @@ mod bot;
 mod endpoint;
 mod identify;
 mod registration;
+mod relay;
 mod responder;
 mod sessions;
 mod shards;
 mod supervise;
 
 pub use audit::ChannelAuditSink;
+pub use azcord_tls::{TlsError, TlsTrust};
 pub use bot::{
     Bot, GatewayConfig, GatewayError, RestClient, ShardSelection, connect, connect_with,
     install_crypto_provider,

@@ -173,6 +173,8 @@ impl LocalBot {
             drain_timeout: options.drain_timeout,
             on_shard_phase: None,
             restart: RestartPolicy::default(),
+            // The simulator speaks plain HTTP and websocket.
+            tls: azcord_gateway::TlsTrust::default(),
         };
         let (source, state_dir) = match options.state {
             _ if options.memory_store => (StoreSource::Memory, None),

@@ -84,6 +84,7 @@ async fn serve(args: RunArgs, token: Secret, file: FileConfig) -> anyhow::Result
             phase_metrics.set_shard_state(shard, phase_label(phase));
         })),
         restart: RestartPolicy::default(),
+        tls: TlsTrust::from_process_env(),
     };
     let Assembly { bot, store, .. } = wiring::assemble(WiringConfig {
         gateway,

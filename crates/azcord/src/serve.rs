@@ -5,7 +5,9 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use azcord_command::Secret;
-use azcord_gateway::{EndpointConfig, GatewayConfig, PublicKey, RestartPolicy, ShardSelection};
+use azcord_gateway::{
+    EndpointConfig, GatewayConfig, PublicKey, RestartPolicy, ShardSelection, TlsTrust,
+};
 use azcord_telemetry::{LogFormat, Metrics, TelemetryConfig};
 use tokio::sync::watch;
 
@@ -70,6 +72,7 @@ async fn serve_endpoint(
         drain_timeout: file.dispatch.drain_timeout(),
         on_shard_phase: None,
         restart: RestartPolicy::default(),
+        tls: TlsTrust::from_process_env(),
     };
     let endpoint = wiring::assemble_endpoint(
         WiringConfig {

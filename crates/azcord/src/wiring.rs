@@ -138,7 +138,7 @@ pub(crate) async fn assemble_endpoint(
 async fn assemble_dispatcher(config: WiringConfig) -> anyhow::Result<Parts> {
     let audit_channel = config.audit_channel.map(audit_channel_id).transpose()?;
     let store = open_store(&config.store).await?;
-    let rest = RestClient::new(&config.gateway)?;
+    let rest = RestClient::new(&config.gateway).await?;
     let audit_sinks: Vec<Arc<dyn AuditSink>> = audit_channel
         .into_iter()
         .map(|channel| Arc::new(ChannelAuditSink::new(&rest, channel)) as Arc<dyn AuditSink>)

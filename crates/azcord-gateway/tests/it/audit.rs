@@ -22,8 +22,9 @@ async fn an_event_recorded_before_the_gateway_connects_reaches_the_channel() {
         drain_timeout: Duration::from_secs(1),
         on_shard_phase: None,
         restart: RestartPolicy::default(),
+        tls: azcord_gateway::TlsTrust::default(),
     };
-    let rest = RestClient::new(&config).unwrap();
+    let rest = RestClient::new(&config).await.unwrap();
     let sink = ChannelAuditSink::new(&rest, Id::new(AUDIT_CHANNEL));
     let mut posts = sim.subscribe_channel_messages();
 

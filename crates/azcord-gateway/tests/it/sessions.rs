@@ -35,6 +35,7 @@ async fn run_bot(
         drain_timeout: Duration::from_secs(5),
         on_shard_phase: None,
         restart: RestartPolicy::default(),
+        tls: azcord_gateway::TlsTrust::default(),
     };
     let bot = azcord_gateway::connect(config, dispatcher)
         .await

@@ -197,6 +197,7 @@ async fn start(trap: Trap, restart: RestartPolicy) -> Harness {
             }
         })),
         restart,
+        tls: azcord_gateway::TlsTrust::default(),
     };
     let bot = azcord_gateway::connect(config, dispatcher).await.unwrap();
     let status = bot.status();

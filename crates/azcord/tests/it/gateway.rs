@@ -172,6 +172,7 @@ async fn commands_are_registered_only_when_they_change() {
         drain_timeout: std::time::Duration::from_secs(1),
         on_shard_phase: None,
         restart: azcord_gateway::RestartPolicy::default(),
+        tls: azcord_gateway::TlsTrust::default(),
     };
     drop(
         azcord_gateway::connect(config.clone(), dispatcher.clone())

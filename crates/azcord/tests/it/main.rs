@@ -17,3 +17,4 @@ mod serve;
 mod shell;
 mod support;
 mod telemetry;
+mod tls;

@@ -119,6 +119,7 @@ impl RunProcess {
             .env_remove("HONEYCOMB_API_KEY")
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .env_remove("AZURE_SUBSCRIPTION_ID")
+            .env_remove("SSL_CERT_FILE")
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::File::create(log.with_extension("err")).unwrap());
