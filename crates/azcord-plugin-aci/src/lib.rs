@@ -1,9 +1,9 @@
 //! `/aci`: list, inspect, start, stop and restart Azure container instances, and read
 //! their containers' logs.
 //!
-//! The list, the actions and autocomplete are azcord-resource's flow; this crate says
-//! what is the container groups' own: their names, calls and wording, `/aci status`
-//! and `/aci logs`.
+//! The list, status, the actions and autocomplete are azcord-resource's flow; this
+//! crate says what is the container groups' own: their names, calls and wording, how a
+//! list and one group look, and `/aci logs`.
 
 mod render;
 mod resolve;
@@ -23,7 +23,7 @@ use azcord_command::{
 };
 use azcord_resource::{
     ActionExample, ActionSpec, AuthorizeResourceGroup as _, AzureSettings, Resource, ResourceFlow,
-    ResourceNames, ResourceType, Store, Verbs, azure_error, choice, name_option,
+    ResourceNames, ResourceType, StatusSpec, Store, Verbs, azure_error, choice,
 };
 use twilight_interactions::command::{CommandModel, CreateCommand};
 
@@ -38,8 +38,7 @@ pub fn plugin(azure: &Azure, settings: AzureSettings, store: Store) -> Plugin {
         settings,
         store,
     );
-    flow.with_actions(flow.plugin().command(Status(Arc::clone(&flow))))
-        .command(Logs(flow))
+    flow.with_actions(flow.plugin()).command(Logs(flow))
 }
 
 /// Azure container instances (container groups) as a resource type.
@@ -48,6 +47,7 @@ struct ContainerGroups(Arc<dyn azcord_azure::ContainerGroups>);
 impl ResourceType for ContainerGroups {
     type Name = ContainerGroupName;
     type Summary = ContainerGroupSummary;
+    type Details = ContainerGroupSummary;
     type Action = ContainerGroupAction;
 
     fn names(&self) -> ResourceNames {
@@ -69,6 +69,13 @@ impl ResourceType for ContainerGroups {
         resource_group: Option<&'a ResourceGroupName>,
     ) -> BoxFuture<'a, Result<Vec<ContainerGroupSummary>, AzureError>> {
         self.0.list(resource_group)
+    }
+
+    fn get<'a>(
+        &'a self,
+        target: &'a Resource<ContainerGroupName>,
+    ) -> BoxFuture<'a, Result<ContainerGroupSummary, AzureError>> {
+        self.0.get(&target.resource_group, &target.name)
     }
 
     /// ACI stops a group synchronously: `begin` answers `PendingOperation::Completed`.
@@ -140,52 +147,29 @@ impl ResourceType for ContainerGroups {
     fn render_list(&self, groups: &[ContainerGroupSummary], resource_group: Option<&str>) -> Reply {
         render::list(groups, resource_group)
     }
+
+    fn status(&self) -> StatusSpec {
+        StatusSpec {
+            description: "Show one container group's state and its containers",
+            examples: &[
+                ActionExample {
+                    name: "frontend",
+                    about: "the state of frontend and its containers",
+                },
+                ActionExample {
+                    name: "staging/worker",
+                    about: "worker in the staging resource group",
+                },
+            ],
+        }
+    }
+
+    fn render_status(&self, group: &ContainerGroupSummary) -> Reply {
+        render::status(group)
+    }
 }
 
 type Flow = Arc<ResourceFlow<ContainerGroups>>;
-
-/// `/aci status name`.
-struct Status(Flow);
-
-impl Command for Status {
-    fn signature(&self) -> Signature {
-        Signature::new(
-            "aci status",
-            "Show one container group's state and its containers",
-        )
-        .options(vec![name_option("container group")])
-        .guild_only()
-        .example(
-            "/aci status name:frontend",
-            "the state of frontend and its containers",
-        )
-        .example(
-            "/aci status name:staging/worker",
-            "worker in the staging resource group",
-        )
-    }
-
-    fn run(&self, ctx: Context) -> BoxFuture<'_, Result<Reply, CommandError>> {
-        Box::pin(async move {
-            let target = self.0.authorized_target(&ctx).await?;
-            let group = self
-                .0
-                .resource()
-                .0
-                .get(&target.resource_group, &target.name)
-                .await
-                .map_err(azure_error)?;
-            Ok(render::status(&group))
-        })
-    }
-
-    fn autocomplete(
-        &self,
-        ctx: AutocompleteContext,
-    ) -> BoxFuture<'_, Result<Vec<CommandOptionChoice>, CommandError>> {
-        Box::pin(async move { self.0.suggest(&ctx).await })
-    }
-}
 
 #[derive(CommandModel, CreateCommand)]
 #[command(name = "logs", desc = "Show the end of a container's log")]

@@ -1,7 +1,8 @@
 //! `/vm`: list, inspect, start, stop, deallocate and restart Azure virtual machines.
 //!
-//! The list, the actions and autocomplete are azcord-resource's flow; this crate says
-//! what is the VMs' own: their names, calls and wording, and `/vm status`.
+//! The list, status, the actions and autocomplete are azcord-resource's flow; this
+//! crate says what is the VMs' own: their names, calls and wording, and how a list and
+//! one VM look.
 
 mod render;
 
@@ -9,26 +10,18 @@ use std::sync::Arc;
 
 use azcord_azure::{
     Azure, AzureError, NameError, PendingOperation, PowerState, ResourceGroupName, VmAction,
-    VmName, VmSummary,
+    VmDetails, VmName, VmSummary,
 };
-use azcord_command::{
-    AutocompleteContext, BoxFuture, Command, CommandError, CommandKind, Context, Plugin, Reply,
-    Signature, twilight_model::application::command::CommandOptionChoice,
-};
+use azcord_command::{BoxFuture, CommandKind, Plugin, Reply};
 use azcord_resource::{
     ActionExample, ActionSpec, AzureSettings, Resource, ResourceFlow, ResourceNames, ResourceType,
-    Store, Verbs, azure_error, name_option,
+    StatusSpec, Store, Verbs,
 };
 
 /// The `/vm` plugin over `azure`, recording its confirmations and operations in `store`.
 pub fn plugin(azure: &Azure, settings: AzureSettings, store: Store) -> Plugin {
-    let flow = ResourceFlow::new(
-        VirtualMachines(Arc::clone(&azure.vms)),
-        Arc::clone(&azure.operations),
-        settings,
-        store,
-    );
-    flow.with_actions(flow.plugin().command(Status(Arc::clone(&flow))))
+    let vms = VirtualMachines(Arc::clone(&azure.vms));
+    ResourceFlow::generic_plugin(vms, Arc::clone(&azure.operations), settings, store)
 }
 
 /// Azure virtual machines as a resource type.
@@ -43,6 +36,7 @@ const EXAMPLE: ActionExample = ActionExample {
 impl ResourceType for VirtualMachines {
     type Name = VmName;
     type Summary = VmSummary;
+    type Details = VmDetails;
     type Action = VmAction;
 
     fn names(&self) -> ResourceNames {
@@ -64,6 +58,13 @@ impl ResourceType for VirtualMachines {
         resource_group: Option<&'a ResourceGroupName>,
     ) -> BoxFuture<'a, Result<Vec<VmSummary>, AzureError>> {
         self.0.list(resource_group)
+    }
+
+    fn get<'a>(
+        &'a self,
+        target: &'a Resource<VmName>,
+    ) -> BoxFuture<'a, Result<VmDetails, AzureError>> {
+        self.0.get(&target.resource_group, &target.name)
     }
 
     fn begin<'a>(
@@ -140,42 +141,25 @@ impl ResourceType for VirtualMachines {
     fn render_list(&self, vms: &[VmSummary], resource_group: Option<&str>) -> Reply {
         render::list(vms, resource_group)
     }
-}
 
-/// `/vm status name`.
-struct Status(Arc<ResourceFlow<VirtualMachines>>);
-
-impl Command for Status {
-    fn signature(&self) -> Signature {
-        Signature::new("vm status", "Show one VM's details and power state")
-            .options(vec![name_option("VM")])
-            .guild_only()
-            .example("/vm status name:db-1", "details of db-1")
-            .example(
-                "/vm status name:staging/web-1",
-                "details of web-1 in the staging resource group",
-            )
+    fn status(&self) -> StatusSpec {
+        StatusSpec {
+            description: "Show one VM's details and power state",
+            examples: &[
+                ActionExample {
+                    name: "db-1",
+                    about: "details of db-1",
+                },
+                ActionExample {
+                    name: "staging/web-1",
+                    about: "details of web-1 in the staging resource group",
+                },
+            ],
+        }
     }
 
-    fn run(&self, ctx: Context) -> BoxFuture<'_, Result<Reply, CommandError>> {
-        Box::pin(async move {
-            let target = self.0.authorized_target(&ctx).await?;
-            let details = self
-                .0
-                .resource()
-                .0
-                .get(&target.resource_group, &target.name)
-                .await
-                .map_err(azure_error)?;
-            Ok(render::status(&details))
-        })
-    }
-
-    fn autocomplete(
-        &self,
-        ctx: AutocompleteContext,
-    ) -> BoxFuture<'_, Result<Vec<CommandOptionChoice>, CommandError>> {
-        Box::pin(async move { self.0.suggest(&ctx).await })
+    fn render_status(&self, details: &VmDetails) -> Reply {
+        render::status(details)
     }
 }
 

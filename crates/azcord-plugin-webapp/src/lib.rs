@@ -1,7 +1,8 @@
 //! `/webapp`: list, inspect, start, stop and restart Azure App Service web apps.
 //!
-//! The list, the actions and autocomplete are azcord-resource's flow; this crate says
-//! what is the web apps' own: their names, calls and wording, and `/webapp status`.
+//! The list, status, the actions and autocomplete are azcord-resource's flow; this
+//! crate says what is the web apps' own: their names, calls and wording, and how a list
+//! and one app look.
 
 mod render;
 
@@ -11,24 +12,16 @@ use azcord_azure::{
     Azure, AzureError, NameError, PendingOperation, ResourceGroupName, WebAppAction, WebAppName,
     WebAppSummary,
 };
-use azcord_command::{
-    AutocompleteContext, BoxFuture, Command, CommandError, CommandKind, Context, Plugin, Reply,
-    Signature, twilight_model::application::command::CommandOptionChoice,
-};
+use azcord_command::{BoxFuture, CommandKind, Plugin, Reply};
 use azcord_resource::{
     ActionExample, ActionSpec, AzureSettings, Resource, ResourceFlow, ResourceNames, ResourceType,
-    Store, Verbs, azure_error, name_option,
+    StatusSpec, Store, Verbs,
 };
 
 /// The `/webapp` plugin over `azure`, recording its confirmations and operations in `store`.
 pub fn plugin(azure: &Azure, settings: AzureSettings, store: Store) -> Plugin {
-    let flow = ResourceFlow::new(
-        WebApps(Arc::clone(&azure.web_apps)),
-        Arc::clone(&azure.operations),
-        settings,
-        store,
-    );
-    flow.with_actions(flow.plugin().command(Status(Arc::clone(&flow))))
+    let apps = WebApps(Arc::clone(&azure.web_apps));
+    ResourceFlow::generic_plugin(apps, Arc::clone(&azure.operations), settings, store)
 }
 
 /// App Service web apps as a resource type.
@@ -43,6 +36,7 @@ const EXAMPLE: ActionExample = ActionExample {
 impl ResourceType for WebApps {
     type Name = WebAppName;
     type Summary = WebAppSummary;
+    type Details = WebAppSummary;
     type Action = WebAppAction;
 
     fn names(&self) -> ResourceNames {
@@ -64,6 +58,13 @@ impl ResourceType for WebApps {
         resource_group: Option<&'a ResourceGroupName>,
     ) -> BoxFuture<'a, Result<Vec<WebAppSummary>, AzureError>> {
         self.0.list(resource_group)
+    }
+
+    fn get<'a>(
+        &'a self,
+        target: &'a Resource<WebAppName>,
+    ) -> BoxFuture<'a, Result<WebAppSummary, AzureError>> {
+        self.0.get(&target.resource_group, &target.name)
     }
 
     // App Service answers 200 at once: `PendingOperation::Completed`, which the flow
@@ -127,45 +128,25 @@ impl ResourceType for WebApps {
     fn render_list(&self, apps: &[WebAppSummary], resource_group: Option<&str>) -> Reply {
         render::list(apps, resource_group)
     }
-}
 
-/// `/webapp status name`.
-struct Status(Arc<ResourceFlow<WebApps>>);
-
-impl Command for Status {
-    fn signature(&self) -> Signature {
-        Signature::new(
-            "webapp status",
-            "Show one web app's state, host name and plan",
-        )
-        .options(vec![name_option("web app")])
-        .guild_only()
-        .example("/webapp status name:docs", "details of docs")
-        .example(
-            "/webapp status name:staging/shop-staging",
-            "details of shop-staging in the staging resource group",
-        )
+    fn status(&self) -> StatusSpec {
+        StatusSpec {
+            description: "Show one web app's state, host name and plan",
+            examples: &[
+                ActionExample {
+                    name: "docs",
+                    about: "details of docs",
+                },
+                ActionExample {
+                    name: "staging/shop-staging",
+                    about: "details of shop-staging in the staging resource group",
+                },
+            ],
+        }
     }
 
-    fn run(&self, ctx: Context) -> BoxFuture<'_, Result<Reply, CommandError>> {
-        Box::pin(async move {
-            let target = self.0.authorized_target(&ctx).await?;
-            let app = self
-                .0
-                .resource()
-                .0
-                .get(&target.resource_group, &target.name)
-                .await
-                .map_err(azure_error)?;
-            Ok(render::status(&app))
-        })
-    }
-
-    fn autocomplete(
-        &self,
-        ctx: AutocompleteContext,
-    ) -> BoxFuture<'_, Result<Vec<CommandOptionChoice>, CommandError>> {
-        Box::pin(async move { self.0.suggest(&ctx).await })
+    fn render_status(&self, app: &WebAppSummary) -> Reply {
+        render::status(app)
     }
 }
 

@@ -1,5 +1,5 @@
-//! The generic commands every resource type gets: `/GROUP list` and one command per
-//! action, with the `name` option's autocomplete.
+//! The generic commands every resource type gets: `/GROUP list`, `/GROUP status` and
+//! one command per action, with the `name` option's autocomplete.
 
 use std::{sync::Arc, time::SystemTime};
 
@@ -34,6 +34,42 @@ struct ListOptions {
 pub struct NameOption {
     /// What was typed: `name` or `resource_group/name`.
     pub name: String,
+}
+
+/// `/GROUP status name`: one resource in full.
+pub struct Status<R: ResourceType>(pub(crate) Arc<ResourceFlow<R>>);
+
+impl<R: ResourceType> Command for Status<R> {
+    fn signature(&self) -> Signature {
+        let resource = self.0.resource();
+        let names = resource.names();
+        let spec = resource.status();
+        let signature = Signature::new(format!("{} status", names.group), spec.description)
+            .options(vec![name_option(names.noun)])
+            .guild_only();
+        spec.examples.iter().fold(signature, |signature, example| {
+            signature.example(
+                format!("/{} status name:{}", names.group, example.name),
+                example.about,
+            )
+        })
+    }
+
+    fn run(&self, ctx: Context) -> BoxFuture<'_, Result<Reply, CommandError>> {
+        Box::pin(async move {
+            let target = self.0.authorized_target(&ctx).await?;
+            let resource = self.0.resource();
+            let details = resource.get(&target).await.map_err(azure_error)?;
+            Ok(resource.render_status(&details))
+        })
+    }
+
+    fn autocomplete(
+        &self,
+        ctx: AutocompleteContext,
+    ) -> BoxFuture<'_, Result<Vec<CommandOptionChoice>, CommandError>> {
+        Box::pin(async move { self.0.suggest(&ctx).await })
+    }
 }
 
 /// The `name` option of a command on one resource of type `noun`, with autocomplete.

@@ -17,7 +17,7 @@ use azcord_store::Store;
 
 use crate::{
     Act, AuthorizeResourceGroup as _, AzureSettings, List, NameOption, Resource, ResourceType,
-    azure_error,
+    Status, azure_error,
     prompt::{PromptedTarget, Prompts},
 };
 
@@ -60,15 +60,28 @@ impl<R: ResourceType> ResourceFlow<R> {
         &self.resource
     }
 
-    /// The plugin with its group, `/GROUP list` and what follows its operations again
-    /// after a restart; add the domain's commands, then
+    /// The plugin with its group, `/GROUP list`, `/GROUP status` and what follows its
+    /// operations again after a restart; add the domain's commands, then
     /// [`ResourceFlow::with_actions`].
     pub fn plugin(self: &Arc<Self>) -> Plugin {
         let names = self.resource.names();
         Plugin::new(names.group)
             .group(names.group, names.group_description)
             .command(List(Arc::clone(self)))
+            .command(Status(Arc::clone(self)))
             .follower(Arc::clone(self) as Arc<dyn Follower>)
+    }
+
+    /// The plugin of `resource` with only the generic commands: [`ResourceFlow::plugin`]
+    /// and its actions.
+    pub fn generic_plugin(
+        resource: R,
+        operations: Arc<dyn Operations>,
+        settings: AzureSettings,
+        store: Store,
+    ) -> Plugin {
+        let flow = Self::new(resource, operations, settings, store);
+        flow.with_actions(flow.plugin())
     }
 
     /// `plugin` with one command per action, in the order the resource type gives.

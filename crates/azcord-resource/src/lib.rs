@@ -20,11 +20,11 @@ mod takeover;
 pub use authorize::AuthorizeResourceGroup;
 /// The store the flow records confirmations and operations in.
 pub use azcord_store::Store;
-pub use commands::{Act, List, NOT_RECORDED, NameOption, name_option};
+pub use commands::{Act, List, NOT_RECORDED, NameOption, Status, name_option};
 pub use error::{IntoCommandError, azure_error};
 pub use flow::{ResourceFlow, choice};
 pub use resource::{
-    ActionExample, ActionSpec, AzureSettings, Resource, ResourceNames, ResourceType, Verbs,
-    confirms,
+    ActionExample, ActionSpec, AzureSettings, Resource, ResourceNames, ResourceType, StatusSpec,
+    Verbs, confirms,
 };
 pub use takeover::RESTARTED_BEFORE_BEGUN;

@@ -7,17 +7,19 @@ use azcord_azure::{
 };
 use azcord_command::{BoxFuture, CommandKind, Reply};
 
-/// One Azure resource type that `/GROUP list`, `/GROUP VERB name` and their
-/// autocomplete run on.
+/// One Azure resource type that `/GROUP list`, `/GROUP status name`, `/GROUP VERB name`
+/// and their autocomplete run on.
 ///
 /// An implementor holds its Azure client and says only what is its own: its names,
 /// the calls behind listing and acting, and the wording of its actions. Usable as
-/// `dyn ResourceType<Name = ..., Summary = ..., Action = ...>`.
+/// `dyn ResourceType<Name = ..., Summary = ..., Details = ..., Action = ...>`.
 pub trait ResourceType: Send + Sync + 'static {
     /// The validated name of one resource, such as `VmName`.
     type Name: Clone + fmt::Display + Send + Sync + 'static;
     /// One resource as the list shows it, such as `VmSummary`.
     type Summary: Named + Send + Sync + 'static;
+    /// One resource in full, as `/GROUP status` shows it, such as `VmDetails`.
+    type Details: Send + 'static;
     /// What can be done to a resource, such as `VmAction`.
     type Action: Copy + fmt::Debug + Send + Sync + 'static;
 
@@ -32,6 +34,12 @@ pub trait ResourceType: Send + Sync + 'static {
         &'a self,
         resource_group: Option<&'a ResourceGroupName>,
     ) -> BoxFuture<'a, Result<Vec<Self::Summary>, AzureError>>;
+
+    /// One resource in full.
+    fn get<'a>(
+        &'a self,
+        target: &'a Resource<Self::Name>,
+    ) -> BoxFuture<'a, Result<Self::Details, AzureError>>;
 
     /// Begins `action` on `target` and returns how to follow it, which may already be
     /// `PendingOperation::Completed` when Azure acts synchronously.
@@ -49,6 +57,21 @@ pub trait ResourceType: Send + Sync + 'static {
 
     /// The reply to `/GROUP list`, for the resources in `resource_group` if given.
     fn render_list(&self, summaries: &[Self::Summary], resource_group: Option<&str>) -> Reply;
+
+    /// What `/GROUP status` says of itself.
+    fn status(&self) -> StatusSpec;
+
+    /// The reply to `/GROUP status`.
+    fn render_status(&self, details: &Self::Details) -> Reply;
+}
+
+/// The words of `/GROUP status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusSpec {
+    /// One line shown in Discord's command picker.
+    pub description: &'static str,
+    /// Its examples in `/help`: a `name` option each, and what it shows.
+    pub examples: &'static [ActionExample],
 }
 
 /// The names a resource type goes by.

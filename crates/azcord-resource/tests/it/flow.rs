@@ -25,7 +25,7 @@ use azcord_command::{
 
 use azcord_resource::{
     ActionExample, ActionSpec, AzureSettings, NOT_RECORDED, Resource, ResourceFlow, ResourceNames,
-    ResourceType, Store, Verbs, confirms, render,
+    ResourceType, StatusSpec, Store, Verbs, confirms, render,
 };
 use azcord_store::{
     Backend, EmbeddedBackend, Entry, OperationRecord, PollRecord, StateKey, StoreError,
@@ -50,6 +50,7 @@ struct Machines {
 impl ResourceType for Machines {
     type Name = VmName;
     type Summary = VmSummary;
+    type Details = String;
     type Action = Lever;
 
     fn names(&self) -> ResourceNames {
@@ -84,6 +85,14 @@ impl ResourceType for Machines {
             machine("staging", "m-2"),
         ];
         Box::pin(async move { Ok(all) })
+    }
+
+    fn get<'a>(
+        &'a self,
+        target: &'a Resource<VmName>,
+    ) -> BoxFuture<'a, Result<String, AzureError>> {
+        self.record(format!("get {target}"));
+        Box::pin(async move { Ok(format!("{} is humming", target.name)) })
     }
 
     fn begin<'a>(
@@ -144,6 +153,20 @@ impl ResourceType for Machines {
 
     fn render_list(&self, summaries: &[VmSummary], _: Option<&str>) -> Reply {
         Reply::text(format!("{} machines", summaries.len()))
+    }
+
+    fn status(&self) -> StatusSpec {
+        StatusSpec {
+            description: "Show one machine",
+            examples: &[ActionExample {
+                name: "m-2",
+                about: "how m-2 is",
+            }],
+        }
+    }
+
+    fn render_status(&self, details: &String) -> Reply {
+        Reply::text(format!("status: {details}"))
     }
 }
 
@@ -260,10 +283,11 @@ fn down() -> StoreError {
 
 #[test]
 fn a_resource_type_can_be_held_as_dyn() {
-    let held: Box<dyn ResourceType<Name = VmName, Summary = VmSummary, Action = Lever>> =
-        Box::new(Machines {
-            calls: Arc::default(),
-        });
+    let held: Box<
+        dyn ResourceType<Name = VmName, Summary = VmSummary, Details = String, Action = Lever>,
+    > = Box::new(Machines {
+        calls: Arc::default(),
+    });
     assert_eq!(held.names().group, "machine");
     assert_eq!(held.actions().len(), 3);
 }
@@ -448,6 +472,7 @@ fn the_kind_decides_the_signature() {
         signatures,
         [
             "machine: machine list Read long_running=false examples=[\"/machine list (every machine in the subscription)\", \"/machine list resource_group:prod-web (the machines of one resource group)\"]",
+            "machine: machine status Read long_running=false examples=[\"/machine status name:m-2 (how m-2 is)\"]",
             "machine: machine pull Write long_running=true examples=[\"/machine pull name:staging/m-2 (working m-2)\"]",
             "machine: machine push Destructive long_running=false examples=[\"/machine push name:staging/m-2 (working m-2)\"]",
             "machine: machine break Write long_running=true examples=[\"/machine break name:staging/m-2 (working m-2)\"]",
@@ -511,6 +536,27 @@ async fn an_action_is_confirmed_begun_and_followed_whether_azure_polls_or_not() 
             "ambiguous: user: `m-1` is in 2 resource groups: `prod/m-1`, `staging/m-1`. Say which, such as `name:prod/m-1` [\"list None\"]",
         ]
     "#]].assert_debug_eq(&transcript);
+}
+
+#[tokio::test]
+async fn status_finds_one_resource_and_renders_it_in_full() {
+    let harness = Harness::new();
+    let by_name = harness.run("machine status", "m-2").await;
+    assert_eq!(
+        first_line(&by_name),
+        "status: m-2 is humming []",
+        "{by_name:?}"
+    );
+    // A bare name is found through the list; a qualified one is asked for directly.
+    assert_eq!(harness.calls(), ["list None", "get m-2 (staging)"]);
+    let qualified = harness.run("machine status", "prod/m-1").await;
+    assert_eq!(first_line(&qualified), "status: m-1 is humming []");
+    assert_eq!(harness.calls(), ["get m-1 (prod)"]);
+    let ambiguous = harness.run("machine status", "m-1").await;
+    assert!(
+        first_line(&ambiguous).contains("`m-1` is in 2 resource groups"),
+        "{ambiguous:?}"
+    );
 }
 
 #[tokio::test]
