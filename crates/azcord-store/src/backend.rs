@@ -3,6 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::future::BoxFuture;
+use tokio::sync::watch;
 
 use crate::StoreError;
 
@@ -55,6 +56,20 @@ pub trait Backend: Send + Sync + 'static {
     /// process that is gone, and need not be waited out.
     fn exclusive(&self) -> bool {
         false
+    }
+
+    /// Tells every process sharing this store that one of its leases was given up for
+    /// another to take, so that they look at once rather than at their next look. A
+    /// store that no other process shares has nobody to tell.
+    fn announce_release(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Changes whenever a process sharing this store announces a release, and when it
+    /// may have missed one (its subscription came back after the server was away);
+    /// `None` where no process can announce one.
+    fn releases(&self) -> Option<watch::Receiver<()>> {
+        None
     }
 }
 

@@ -248,6 +248,21 @@ impl Store {
         self.claim(name, owner, SystemTime::UNIX_EPOCH).await
     }
 
+    /// Gives up the lease `name` for another process to take, and tells the processes
+    /// sharing the store, so that one takes it at once ([`Backend::announce_release`]).
+    pub async fn hand_over(&self, name: &str, owner: &str) -> Result<bool, StoreError> {
+        let released = self.release(name, owner).await?;
+        if released {
+            self.backend.announce_release().await?;
+        }
+        Ok(released)
+    }
+
+    /// Changes when another process hands a lease over; see [`Backend::releases`].
+    pub fn releases(&self) -> Option<tokio::sync::watch::Receiver<()>> {
+        self.backend.releases()
+    }
+
     /// Removes every expired entry now; how many.
     pub async fn purge_expired(&self) -> Result<usize, StoreError> {
         self.backend.purge_expired().await

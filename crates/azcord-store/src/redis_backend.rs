@@ -7,11 +7,12 @@ use std::{
 
 use azcord_secret::Secret;
 use azcord_tls::TlsTrust;
-use futures_util::future::BoxFuture;
+use futures_util::{StreamExt as _, future::BoxFuture};
 use redis::{
     Client, Script,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
+use tokio::sync::watch;
 
 use crate::{Backend, Entry, StoreError, StoreErrorKind, backend::unix_millis};
 
@@ -65,6 +66,9 @@ pub struct RedisBackend {
     namespace: String,
     timeout: Duration,
     claim: Script,
+    /// Changes when a release is announced on [`RedisBackend::release_channel`]; its
+    /// subscriber task ends once every receiver is gone.
+    releases: watch::Receiver<()>,
 }
 
 impl RedisBackend {
@@ -78,14 +82,22 @@ impl RedisBackend {
             .set_max_delay(config.timeout);
         let connection = bounded(
             config.timeout,
-            ConnectionManager::new_with_config(client, manager),
+            ConnectionManager::new_with_config(client.clone(), manager),
         )
         .await?;
+        let (announced, releases) = watch::channel(());
+        tokio::spawn(subscribe_to_releases(
+            client,
+            release_channel(&config.namespace),
+            config.timeout,
+            announced,
+        ));
         Ok(Self {
             connection,
             namespace: config.namespace,
             timeout: config.timeout,
             claim: Script::new(CLAIM),
+            releases,
         })
     }
 
@@ -99,6 +111,48 @@ impl RedisBackend {
             command.query_async(&mut connection).await
         })
         .await
+    }
+}
+
+/// The pub/sub channel on which processes sharing the keys under `namespace` announce a
+/// lease they gave up.
+fn release_channel(namespace: &str) -> String {
+    format!("{namespace}released")
+}
+
+/// Listens for announced releases on `channel` until nobody receives them, and says so
+/// through `announced`: on each message, and on each (re)subscription, as a release may
+/// have been missed while the subscription was down. Reconnects after a pause of up to
+/// `pause` when the server goes away.
+async fn subscribe_to_releases(
+    client: Client,
+    channel: String,
+    pause: Duration,
+    announced: watch::Sender<()>,
+) {
+    loop {
+        let listened = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            announced.send_replace(());
+            let mut messages = pubsub.into_on_message();
+            while messages.next().await.is_some() {
+                announced.send_replace(());
+            }
+            Ok::<(), redis::RedisError>(())
+        };
+        tokio::select! {
+            () = announced.closed() => return,
+            ended = listened => {
+                if let Err(error) = ended {
+                    tracing::debug!(error = %map_error(error), "no subscription to released leases; retrying");
+                }
+            }
+        }
+        tokio::select! {
+            () = announced.closed() => return,
+            () = tokio::time::sleep(pause) => {}
+        }
     }
 }
 
@@ -130,6 +184,18 @@ fn client(config: &RedisConfig) -> Result<Client, StoreError> {
 }
 
 impl Backend for RedisBackend {
+    fn announce_release(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut command = redis::cmd("PUBLISH");
+            command.arg(release_channel(&self.namespace)).arg("");
+            self.query::<i64>(command).await.map(drop)
+        })
+    }
+
+    fn releases(&self) -> Option<watch::Receiver<()>> {
+        Some(self.releases.clone())
+    }
+
     fn put<'a>(
         &'a self,
         key: &'a str,

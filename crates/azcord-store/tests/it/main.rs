@@ -5,4 +5,5 @@
 mod conformance;
 mod harness;
 mod redis_faults;
+mod redis_releases;
 mod redis_tls;
