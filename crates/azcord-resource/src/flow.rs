@@ -271,18 +271,19 @@ impl<R: ResourceType> ResourceFlow<R> {
     }
 
     /// Hands the operation `id` over to the next process: stops following it and gives
-    /// up its lease, leaving its record, so that whoever looks next takes it over at once.
+    /// up its lease, leaving its record, and tells the processes sharing the store, so
+    /// that a running one takes it over at once, as does one that starts.
     pub(crate) async fn hand_over(&self, id: &str) {
         self.stop_following(id);
         match self
             .store
-            .release(&lease_name(id), self.store.owner())
+            .hand_over(&lease_name(id), self.store.owner())
             .await
         {
             Ok(_) => tracing::info!("handed an operation over to the next process"),
-            // Left to expire: the next process takes it over a lease later.
+            // Left to expire, or to the next look: another process takes it over then.
             Err(error) => {
-                tracing::warn!(error = %error, "could not release the lease on an operation handed over");
+                tracing::warn!(error = %error, "could not hand over an operation at once");
             }
         }
     }

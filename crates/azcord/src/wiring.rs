@@ -18,6 +18,7 @@ use azcord_gateway::{
 use azcord_store::{
     EmbeddedBackend, RedisBackend, RedisConfig, STATE_KEY_VARIABLE, StateKey, Store, StoreErrorKind,
 };
+use tokio::sync::watch;
 
 use crate::plugins::AzureSettings;
 
@@ -163,7 +164,10 @@ async fn assemble_dispatcher(config: WiringConfig) -> anyhow::Result<Parts> {
     tokio::spawn(take_over_forever(
         followers,
         Arc::new(RestResponder::over(&rest)),
-        takeover_interval(config.azure_settings.lease),
+        Looks {
+            every: takeover_interval(config.azure_settings.lease),
+            releases: store.releases(),
+        },
         dispatcher.shutdown(),
     ));
     Ok(Parts {
@@ -182,20 +186,45 @@ fn takeover_interval(lease: Duration) -> Duration {
     (lease / 10).max(Duration::from_millis(100))
 }
 
-/// Takes over, at start-up and then every `every` until `shutdown`, the operations that
+/// When a process looks for operations to take over.
+struct Looks {
+    /// Every so often.
+    every: Duration,
+    /// And at once when another process sharing the store hands one over, if the store
+    /// can tell.
+    releases: Option<watch::Receiver<()>>,
+}
+
+/// Takes over, at start-up, then as `looks` says until `shutdown`, the operations that
 /// no live process follows: those of a process that died, here or in another replica
-/// on the same store (at once on an embedded store, which only this process opens).
+/// on the same store (at once on an embedded store, which only this process opens),
+/// and those another process handed over as it shut down.
 async fn take_over_forever(
     followers: Vec<Arc<dyn Follower>>,
     notifier: Arc<dyn Notifier>,
-    every: Duration,
+    looks: Looks,
     shutdown: Shutdown,
 ) {
+    let Looks {
+        every,
+        mut releases,
+    } = looks;
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let released = async {
+            match &mut releases {
+                Some(receiver) => receiver.changed().await.is_ok(),
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = ticks.tick() => {}
+            still_told = released => {
+                if !still_told {
+                    releases = None;
+                }
+            }
             () = shutdown.requested() => return,
         }
         for follower in &followers {

@@ -252,3 +252,50 @@ async fn sigterm_releases_an_operation_to_the_next_replica_at_once() {
     assert_eq!(arm_posts(&arm), 1, "{:#?}", arm.requests());
     second.stop().await;
 }
+
+#[tokio::test]
+async fn a_running_replica_takes_over_an_operation_handed_over_at_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let url = redis.url();
+    let (sim, arm, _) = simulators("azcord-handover-running").await;
+    // A ten-minute lease: the survivor's own look comes every minute, so only being
+    // told of the hand-over makes it take the operation within the bound below.
+    let config = tempfile_dir("azcord-handover-long-lease").join("azcord.toml");
+    std::fs::write(
+        &config,
+        format!("{CONFIG}\n[azure]\noperation_lease_secs = 600\n"),
+    )
+    .unwrap();
+    let state = || ServeState::Redis {
+        url: &url,
+        key: STATE_KEY,
+    };
+    let first = ServeProcess::spawn(&sim, &arm, &config, state()).await;
+    let mut second = ServeProcess::spawn(&sim, &arm, &config, state()).await;
+    sim.set_interactions_endpoint(Some(first.endpoint()));
+    let mut start = sim.invoke(invocation(&sim, "/vm start name:staging/web-1"));
+    start.wait_for(polled).await;
+
+    let log = first.stop().await;
+    let stopped = Instant::now();
+    assert!(log.contains("handed an operation over"), "{log}");
+    arm.finish_transitions();
+    let started = wait_text(&mut start, "is running").await;
+    let taken_over_in = stopped.elapsed();
+    assert!(
+        started
+            .content
+            .starts_with("✅ **web-1** in `staging` is running · took "),
+        "{}",
+        started.content
+    );
+    assert!(
+        taken_over_in < Duration::from_secs(20),
+        "taken over {taken_over_in:?} after the hand-over, as if at the next look: {}",
+        second.logs_so_far().await
+    );
+    assert_eq!(arm_posts(&arm), 1, "{:#?}", arm.requests());
+    second.stop().await;
+}
