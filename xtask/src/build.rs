@@ -70,10 +70,18 @@ pub(crate) fn build(release: bool) -> anyhow::Result<PathBuf> {
     if release {
         args.push("--release");
     }
+    stamped_cargo(&args, release)?;
+    let profile = if release { "release" } else { "debug" };
+    Ok(stamp::target_dir().join(profile).join("azcord"))
+}
+
+/// Runs `cargo` with `args` in the project root as the shipped binary is built: with
+/// the commit stamped, and for a `release` build without incremental compilation.
+pub(crate) fn stamped_cargo(args: &[&str], release: bool) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     eprintln!("$ cargo {}", args.join(" "));
     let mut command = Command::new(cargo);
-    command.args(&args).current_dir(crate::project_root());
+    command.args(args).current_dir(crate::project_root());
     // `cargo run` (behind `cargo xtask`) and `cargo test` describe xtask's own package
     // in the environment. Some build scripts (ring's) rebuild when such a variable
     // changes, so keeping them would rebuild the whole TLS stack each time a build
@@ -100,8 +108,7 @@ pub(crate) fn build(release: bool) -> anyhow::Result<PathBuf> {
         "`cargo {}` failed with {status}",
         args.join(" ")
     );
-    let profile = if release { "release" } else { "debug" };
-    Ok(stamp::target_dir().join(profile).join("azcord"))
+    Ok(())
 }
 
 /// Variables cargo sets to describe the package it runs, not the build it is asked for.
