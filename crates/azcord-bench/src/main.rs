@@ -4,6 +4,8 @@
 //! the simulator measures it, and the bot's memory. Its other modes measure the HTTP
 //! interactions endpoint (`http`), the store (`store`), restarts (`restart`) and the
 //! replay of a resumed session (`replay`); docs/performance.md has their figures.
+//! `startup` records which functions azcord runs from start to its first answer, for
+//! `cargo xtask startup-order`.
 
 #![allow(clippy::print_stdout, reason = "the report is the program's output")]
 
@@ -15,6 +17,7 @@ mod process;
 mod replay;
 mod restart;
 mod shell;
+mod startup;
 mod store;
 
 use std::{
@@ -113,6 +116,15 @@ enum Mode {
         #[arg(long)]
         floor: bool,
     },
+    /// Run `azcord run` under valgrind's callgrind until it is idle, then until it has
+    /// answered one `/ping`, dumping the functions it ran at each point (used by
+    /// `cargo xtask startup-order`).
+    Startup {
+        /// Where callgrind writes: `PROFILE.1` from start to idle, `PROFILE.2` the
+        /// first `/ping`.
+        #[arg(long)]
+        profile: PathBuf,
+    },
     /// Run the bare twilight floor against a Discord-compatible server (used by the bench itself).
     Floor {
         #[arg(long)]
@@ -182,6 +194,7 @@ fn main() -> anyhow::Result<()> {
         )),
         Some(Mode::Shell { presses }) => runtime.block_on(shell::run(presses)),
         Some(Mode::Hold { floor }) => runtime.block_on(hold(&cli, floor)),
+        Some(Mode::Startup { ref profile }) => runtime.block_on(startup::run(&cli.azcord, profile)),
         None => runtime.block_on(bench(&cli)),
     }
 }
@@ -291,6 +304,9 @@ enum Contender<'a> {
     Serve(&'a Path),
     /// The bare interactions endpoint: this program's `floor-http` mode, at this path.
     FloorHttp(&'a Path),
+    /// The release `azcord run` at the first path, under valgrind's callgrind, which
+    /// writes its profile dumps to the second path (`startup.rs`).
+    Callgrind(&'a Path, &'a Path),
 }
 
 /// What `azcord serve` and the HTTP floor write once they accept requests.
@@ -303,6 +319,7 @@ impl Contender<'_> {
             Self::Floor(_) => "floor",
             Self::Serve(_) => "serve",
             Self::FloorHttp(_) => "http floor",
+            Self::Callgrind(..) => "azcord under callgrind",
         }
     }
 
@@ -317,6 +334,15 @@ impl Contender<'_> {
         let mut command = match self {
             Self::Azcord(path) => {
                 let mut command = azcord_command(path, sim, dir);
+                command
+                    .arg("run")
+                    .env("DISCORD_GATEWAY_URL", sim.gateway_url())
+                    .env("RUST_LOG", "warn");
+                command
+            }
+            Self::Callgrind(path, profile) => {
+                let mut command = startup::callgrind_command(path, profile);
+                azcord_env(&mut command, sim, dir);
                 command
                     .arg("run")
                     .env("DISCORD_GATEWAY_URL", sim.gateway_url())
@@ -365,6 +391,12 @@ impl Contender<'_> {
 /// exported; the subcommand and the rest are the caller's.
 fn azcord_command(path: &Path, sim: &DiscordSim, dir: &Path) -> Command {
     let mut command = Command::new(path);
+    azcord_env(&mut command, sim, dir);
+    command
+}
+
+/// The environment of [`azcord_command`], for a command that starts azcord another way.
+fn azcord_env(command: &mut Command, sim: &DiscordSim, dir: &Path) {
     command
         .env("DISCORD_TOKEN", &sim.config().token)
         .env("DISCORD_API_URL", sim.api_url())
@@ -374,7 +406,6 @@ fn azcord_command(path: &Path, sim: &DiscordSim, dir: &Path) -> Command {
         .env_remove("AZCORD_CONFIG")
         .env_remove("HONEYCOMB_API_KEY")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
-    command
 }
 
 /// A contender connected to its own simulator, idle, with the `/ping` it registered.
