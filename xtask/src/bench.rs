@@ -38,6 +38,16 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         "-p",
         "azcord-bench",
     ])?;
+    if args.profile == "release" {
+        // A stale list lets start-up code spread over the binary again: idle RSS shows it.
+        match crate::startup_order::coverage() {
+            Ok(coverage) if coverage.is_current() => eprintln!("{coverage}"),
+            Ok(coverage) => {
+                eprintln!("WARNING: {coverage}: record it again with `cargo xtask startup-order`")
+            }
+            Err(err) => eprintln!("WARNING: start-up order not checked: {err:#}"),
+        }
+    }
     let root = crate::project_root();
     let release = crate::stamp::target_dir().join(&args.profile);
     let bench = release.join("azcord-bench");

@@ -8,6 +8,7 @@ mod image;
 mod output;
 mod publish;
 mod stamp;
+mod startup_order;
 mod test;
 mod trace;
 
@@ -42,6 +43,9 @@ enum Task {
     Image(image::ImageArgs),
     /// Push the image layout to a registry, tagged with the commit and the version.
     Publish(publish::PublishArgs),
+    /// Record which functions start-up runs, for the release link to lay them out
+    /// together (`--check`: whether the list still matches the release build).
+    StartupOrder(startup_order::StartupOrderArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -53,6 +57,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Task::Build(args) => build::run(&args).map(|()| ExitCode::SUCCESS),
         Task::Image(args) => image::run(&args).map(|()| ExitCode::SUCCESS),
         Task::Publish(args) => publish::run(&args).map(|()| ExitCode::SUCCESS),
+        Task::StartupOrder(args) => startup_order::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 

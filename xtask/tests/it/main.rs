@@ -9,6 +9,7 @@ mod deploy;
 mod image;
 mod publish;
 mod registry;
+mod startup_order;
 mod support;
 
 use std::{
