@@ -28,16 +28,23 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if args.deploy {
         return deploy_figures(args.rounds);
     }
-    crate::cargo(&[
-        "build",
-        "--profile",
-        &args.profile,
-        "--locked",
-        "-p",
-        "azcord",
-        "-p",
-        "azcord-bench",
-    ])?;
+    // azcord on its own, as `cargo xtask build` builds what ships: built in one
+    // invocation with the driver, its dependencies would get the driver's features too
+    // (cargo unifies them), and with them other symbol names than
+    // crates/azcord/startup.order lists, so another layout than the one that ships.
+    for package in ["azcord", "azcord-bench"] {
+        crate::build::stamped_cargo(
+            &[
+                "build",
+                "--profile",
+                &args.profile,
+                "--locked",
+                "-p",
+                package,
+            ],
+            true,
+        )?;
+    }
     if args.profile == "release" {
         // A stale list lets start-up code spread over the binary again: idle RSS shows it.
         match crate::startup_order::coverage() {
