@@ -85,13 +85,12 @@ async fn forward(State(relay): State<Arc<Relay>>, request: Request) -> Response 
         .path_and_query()
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    let mut uri = Uri::builder()
+    parts.uri = Uri::builder()
         .scheme(Scheme::HTTPS)
         .authority(relay.upstream.clone())
         .path_and_query(path)
         .build()
         .expect("an https scheme, a parsed authority and a parsed path make a URI");
-    std::mem::swap(&mut parts.uri, &mut uri);
     for name in HOP_BY_HOP {
         parts.headers.remove(name);
     }
