@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use azcord_sim::{ArmSim, DiscordSim, ShardState};
+use azcord_sim::{ArmSim, DiscordSim, InteractionEvent, InteractionHandle, ShardState, SimMessage};
 
 /// A key for the Redis store, which needs one shared by every process.
 pub(crate) const STATE_KEY: &str =
@@ -173,6 +173,22 @@ impl RunProcess {
                 Err(self.output())
             }
         }
+    }
+
+    /// The message the process answers `handle`'s interaction with, waited for within
+    /// 60 s, so that a process that never answers fails the test, not hangs it.
+    pub(crate) async fn answer(&self, handle: &mut InteractionHandle) -> SimMessage {
+        let event = tokio::time::timeout(Duration::from_secs(60), handle.next_event())
+            .await
+            .unwrap_or_else(|_| panic!("{} did not answer: {}", self.name, self.output()));
+        let InteractionEvent::Acknowledged {
+            message: Some(message),
+            ..
+        } = event
+        else {
+            panic!("expected an answer, got {event:?}")
+        };
+        message
     }
 
     /// Sends SIGTERM and waits (bounded by `patience`) for the process to exit.

@@ -76,6 +76,40 @@ async fn wait_text(handle: &mut InteractionHandle, text: &str) -> SimMessage {
     message_of(&event).unwrap().clone()
 }
 
+/// How soon the start of web-1, handed over by a replica that stopped, must end.
+struct TakenOver {
+    /// When the replica that began it stopped.
+    after: Instant,
+    /// The bound from then.
+    within: Duration,
+    /// What a slower takeover would mean, for the failure message.
+    unless: &'static str,
+}
+
+impl TakenOver {
+    /// Waits for `survivor` to tell `start`'s user web-1 is running, within the bound,
+    /// with the action begun once in all; then stops it.
+    async fn by(self, mut survivor: ServeProcess, start: &mut InteractionHandle, arm: &ArmSim) {
+        let started = wait_text(start, "is running").await;
+        let taken_over_in = self.after.elapsed();
+        assert!(
+            started
+                .content
+                .starts_with("✅ **web-1** in `staging` is running · took "),
+            "{}",
+            started.content
+        );
+        assert!(
+            taken_over_in < self.within,
+            "taken over {taken_over_in:?} after the replica stopped, {}: {}",
+            self.unless,
+            survivor.logs_so_far().await
+        );
+        assert_eq!(arm_posts(arm), 1, "{:#?}", arm.requests());
+        survivor.stop().await;
+    }
+}
+
 /// A progress edit with the time so far: the operation is being polled, so recorded.
 fn polled(event: &InteractionEvent) -> bool {
     matches!(event, InteractionEvent::OriginalEdited(message)
@@ -234,23 +268,13 @@ async fn sigterm_releases_an_operation_to_the_next_replica_at_once() {
         handed.content
     );
     arm.finish_transitions();
-    let mut second = ServeProcess::spawn(&sim, &arm, &config, state()).await;
-    let started = wait_text(&mut start, "is running").await;
-    let taken_over_in = stopped.elapsed();
-    assert!(
-        started
-            .content
-            .starts_with("✅ **web-1** in `staging` is running · took "),
-        "{}",
-        started.content
-    );
-    assert!(
-        taken_over_in < Duration::from_secs(15),
-        "taken over {taken_over_in:?} after the exit, as if the lease were waited out: {}",
-        second.logs_so_far().await
-    );
-    assert_eq!(arm_posts(&arm), 1, "{:#?}", arm.requests());
-    second.stop().await;
+    let second = ServeProcess::spawn(&sim, &arm, &config, state()).await;
+    let taken_over = TakenOver {
+        after: stopped,
+        within: Duration::from_secs(15),
+        unless: "as if the lease were waited out",
+    };
+    taken_over.by(second, &mut start, &arm).await;
 }
 
 #[tokio::test]
@@ -273,7 +297,7 @@ async fn a_running_replica_takes_over_an_operation_handed_over_at_once() {
         key: STATE_KEY,
     };
     let first = ServeProcess::spawn(&sim, &arm, &config, state()).await;
-    let mut second = ServeProcess::spawn(&sim, &arm, &config, state()).await;
+    let second = ServeProcess::spawn(&sim, &arm, &config, state()).await;
     sim.set_interactions_endpoint(Some(first.endpoint()));
     let mut start = sim.invoke(invocation(&sim, "/vm start name:staging/web-1"));
     start.wait_for(polled).await;
@@ -282,20 +306,10 @@ async fn a_running_replica_takes_over_an_operation_handed_over_at_once() {
     let stopped = Instant::now();
     assert!(log.contains("handed an operation over"), "{log}");
     arm.finish_transitions();
-    let started = wait_text(&mut start, "is running").await;
-    let taken_over_in = stopped.elapsed();
-    assert!(
-        started
-            .content
-            .starts_with("✅ **web-1** in `staging` is running · took "),
-        "{}",
-        started.content
-    );
-    assert!(
-        taken_over_in < Duration::from_secs(20),
-        "taken over {taken_over_in:?} after the hand-over, as if at the next look: {}",
-        second.logs_so_far().await
-    );
-    assert_eq!(arm_posts(&arm), 1, "{:#?}", arm.requests());
-    second.stop().await;
+    let taken_over = TakenOver {
+        after: stopped,
+        within: Duration::from_secs(20),
+        unless: "as if at the next look",
+    };
+    taken_over.by(second, &mut start, &arm).await;
 }

@@ -4,9 +4,7 @@
 
 use std::{path::Path, time::Duration};
 
-use azcord_sim::{
-    DiscordSim, DiscordSimConfig, InteractionEvent, Invocation, SimUser, tls::TestCa,
-};
+use azcord_sim::{DiscordSim, DiscordSimConfig, Invocation, SimUser, tls::TestCa};
 
 use crate::{
     process::{Exited, RunProcess, RunSetup},
@@ -75,17 +73,7 @@ async fn run_trusts_the_ca_that_ssl_cert_file_adds_for_rest_and_the_gateway() {
         channel_id: CHANNEL,
         data: ping,
     });
-    let event = tokio::time::timeout(Duration::from_secs(60), handle.next_event())
-        .await
-        .unwrap_or_else(|_| panic!("no answer to /ping: {}", process.output()));
-    let InteractionEvent::Acknowledged {
-        message: Some(message),
-        ..
-    } = event
-    else {
-        panic!("expected an answer, got {event:?}")
-    };
-    assert_eq!(message.content, "🏓 pong");
+    assert_eq!(process.answer(&mut handle).await.content, "🏓 pong");
 
     let log = process.stop().await;
     for secret in [sim.config().token.as_str(), handle.token.as_str()] {
