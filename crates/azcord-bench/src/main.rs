@@ -4,6 +4,7 @@
 //! the simulator measures it, and the bot's memory. Its other modes measure the HTTP
 //! interactions endpoint (`http`), the store (`store`), restarts (`restart`) and the
 //! replay of a resumed session (`replay`); docs/performance.md has their figures.
+//! `instructions` counts the instructions each runs per `/ping` under callgrind.
 //! `startup` records which functions azcord runs from start to its first answer, for
 //! `cargo xtask startup-order`.
 
@@ -13,6 +14,7 @@ mod azure;
 mod floor;
 mod floor_http;
 mod http;
+mod instructions;
 mod process;
 mod replay;
 mod restart;
@@ -125,6 +127,17 @@ enum Mode {
         #[arg(long)]
         profile: PathBuf,
     },
+    /// Count the instructions azcord and the floor each run per `/ping`, under
+    /// valgrind's callgrind: unlike time, the same from run to run whatever else the
+    /// machine is doing.
+    Instructions {
+        /// Concurrent /ping interactions.
+        #[arg(long, default_value_t = 1000)]
+        interactions: usize,
+        /// Where to keep the two profiles, for `callgrind_annotate`.
+        #[arg(long, default_value = "target/bench-instructions")]
+        out: PathBuf,
+    },
     /// Run the bare twilight floor against a Discord-compatible server (used by the bench itself).
     Floor {
         #[arg(long)]
@@ -194,6 +207,10 @@ fn main() -> anyhow::Result<()> {
         )),
         Some(Mode::Shell { presses }) => runtime.block_on(shell::run(presses)),
         Some(Mode::Hold { floor }) => runtime.block_on(hold(&cli, floor)),
+        Some(Mode::Instructions {
+            interactions,
+            ref out,
+        }) => runtime.block_on(instructions::run(&cli.azcord, interactions, out)),
         Some(Mode::Startup { ref profile }) => runtime.block_on(startup::run(&cli.azcord, profile)),
         None => runtime.block_on(bench(&cli)),
     }
@@ -304,9 +321,14 @@ enum Contender<'a> {
     Serve(&'a Path),
     /// The bare interactions endpoint: this program's `floor-http` mode, at this path.
     FloorHttp(&'a Path),
-    /// The release `azcord run` at the first path, under valgrind's callgrind, which
-    /// writes its profile dumps to the second path (`startup.rs`).
-    Callgrind(&'a Path, &'a Path),
+    /// Another contender under valgrind's callgrind, which writes its profile dumps
+    /// to `profile` ([`startup::under_callgrind`]).
+    Callgrind {
+        contender: &'a Contender<'a>,
+        profile: &'a Path,
+        /// Count from the start, or only once [`startup::instrument`] is called.
+        from_start: bool,
+    },
 }
 
 /// What `azcord serve` and the HTTP floor write once they accept requests.
@@ -319,19 +341,36 @@ impl Contender<'_> {
             Self::Floor(_) => "floor",
             Self::Serve(_) => "serve",
             Self::FloorHttp(_) => "http floor",
-            Self::Callgrind(..) => "azcord under callgrind",
+            Self::Callgrind { contender, .. } => contender.name(),
         }
     }
 
     /// Whether interactions reach it as POSTs to an interactions endpoint.
     fn is_http(self) -> bool {
-        matches!(self, Self::Serve(_) | Self::FloorHttp(_))
+        match self {
+            Self::Serve(_) | Self::FloorHttp(_) => true,
+            Self::Callgrind { contender, .. } => contender.is_http(),
+            Self::Azcord(_) | Self::Floor(_) => false,
+        }
     }
 
     /// Starts the contender against `sim`, keeping any state in `dir`; an HTTP
     /// contender listens on `listen`.
     fn spawn(self, sim: &DiscordSim, dir: &Path, listen: SocketAddr) -> std::io::Result<Child> {
-        let mut command = match self {
+        let stdout = if self.is_http() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
+        self.command(sim, dir, listen)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .spawn()
+    }
+
+    /// The command that starts the contender; see [`Contender::spawn`].
+    fn command(self, sim: &DiscordSim, dir: &Path, listen: SocketAddr) -> Command {
+        match self {
             Self::Azcord(path) => {
                 let mut command = azcord_command(path, sim, dir);
                 command
@@ -340,14 +379,12 @@ impl Contender<'_> {
                     .env("RUST_LOG", "warn");
                 command
             }
-            Self::Callgrind(path, profile) => {
-                let mut command = startup::callgrind_command(path, profile);
-                azcord_env(&mut command, sim, dir);
-                command
-                    .arg("run")
-                    .env("DISCORD_GATEWAY_URL", sim.gateway_url())
-                    .env("RUST_LOG", "warn");
-                command
+            Self::Callgrind {
+                contender,
+                profile,
+                from_start,
+            } => {
+                startup::under_callgrind(&contender.command(sim, dir, listen), profile, from_start)
             }
             Self::Serve(path) => {
                 let mut command = azcord_command(path, sim, dir);
@@ -377,13 +414,7 @@ impl Contender<'_> {
                     .arg(listen.to_string());
                 command
             }
-        };
-        let stdout = if self.is_http() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        };
-        command.stdin(Stdio::null()).stdout(stdout).spawn()
+        }
     }
 }
 
@@ -391,12 +422,6 @@ impl Contender<'_> {
 /// exported; the subcommand and the rest are the caller's.
 fn azcord_command(path: &Path, sim: &DiscordSim, dir: &Path) -> Command {
     let mut command = Command::new(path);
-    azcord_env(&mut command, sim, dir);
-    command
-}
-
-/// The environment of [`azcord_command`], for a command that starts azcord another way.
-fn azcord_env(command: &mut Command, sim: &DiscordSim, dir: &Path) {
     command
         .env("DISCORD_TOKEN", &sim.config().token)
         .env("DISCORD_API_URL", sim.api_url())
@@ -406,6 +431,7 @@ fn azcord_env(command: &mut Command, sim: &DiscordSim, dir: &Path) {
         .env_remove("AZCORD_CONFIG")
         .env_remove("HONEYCOMB_API_KEY")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+    command
 }
 
 /// A contender connected to its own simulator, idle, with the `/ping` it registered.
@@ -472,22 +498,7 @@ async fn one_round(interactions: usize, contender: Contender<'_>) -> anyhow::Res
 
     let cpu_before = cpu_ticks(child.0.id())?;
     let started = Instant::now();
-    let handles: Vec<_> = (0..interactions)
-        .map(|index| {
-            sim.invoke(Invocation {
-                user: SimUser::new(100_000_000_000_000_000 + index as u64, "bench"),
-                guild_id: Some(sim.config().guild_id),
-                channel_id: 100_000_000_000_000_003,
-                data: data.clone(),
-            })
-        })
-        .collect();
-    for mut handle in handles {
-        match handle.next_event().await {
-            InteractionEvent::Acknowledged { .. } => {}
-            other => anyhow::bail!("unexpected first answer: {other:?}"),
-        }
-    }
+    ping_all(&sim, &data, interactions).await?;
     let elapsed = started.elapsed();
     let peak_rss_kib = rss_kib(child.0.id(), "VmHWM")?;
     let cpu = cpu_ticks(child.0.id())?.saturating_sub(cpu_before);
@@ -509,6 +520,32 @@ async fn one_round(interactions: usize, contender: Contender<'_>) -> anyhow::Res
         cpu_per_interaction: Duration::from_millis(cpu * 1000 / TICKS_PER_SECOND)
             / u32::try_from(interactions.max(1)).unwrap_or(u32::MAX),
     })
+}
+
+/// Sends `interactions` `/ping`s (`data`) through `sim` at once, from as many users,
+/// and waits until every one is acknowledged.
+async fn ping_all(
+    sim: &DiscordSim,
+    data: &twilight_model::application::interaction::application_command::CommandData,
+    interactions: usize,
+) -> anyhow::Result<()> {
+    let handles: Vec<_> = (0..interactions)
+        .map(|index| {
+            sim.invoke(Invocation {
+                user: SimUser::new(100_000_000_000_000_000 + index as u64, "bench"),
+                guild_id: Some(sim.config().guild_id),
+                channel_id: 100_000_000_000_000_003,
+                data: data.clone(),
+            })
+        })
+        .collect();
+    for mut handle in handles {
+        match handle.next_event().await {
+            InteractionEvent::Acknowledged { .. } => {}
+            other => anyhow::bail!("unexpected first answer: {other:?}"),
+        }
+    }
+    Ok(())
 }
 
 /// `azcord-bench hold`: starts a contender against the simulator and keeps it idle

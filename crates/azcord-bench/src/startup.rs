@@ -17,7 +17,12 @@ use crate::{Contender, start};
 /// idle (connected, commands registered), then until it has answered one `/ping`.
 /// Callgrind writes what ran up to each point to `PROFILE.1` and then `PROFILE.2`.
 pub(crate) async fn run(azcord: &Path, profile: &Path) -> anyhow::Result<()> {
-    let running = start(Contender::Callgrind(azcord, profile)).await?;
+    let running = start(Contender::Callgrind {
+        contender: &Contender::Azcord(azcord),
+        profile,
+        from_start: true,
+    })
+    .await?;
     let pid = running.child.0.id();
     dump(pid)?;
     let mut ping = running.sim.invoke(Invocation {
@@ -39,13 +44,14 @@ pub(crate) async fn run(azcord: &Path, profile: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `valgrind --tool=callgrind` running `azcord`, with the options whose output
-/// `cargo xtask startup-order` reads: symbol names as the linker sees them, written
-/// out in full on every line. Collection runs from the start; nothing is written
-/// until a dump is asked for.
-pub(crate) fn callgrind_command(azcord: &Path, profile: &Path) -> Command {
-    let mut command = Command::new("valgrind");
-    command
+/// `valgrind --tool=callgrind` running what `command` runs, with its arguments and
+/// environment, with the options whose output `cargo xtask startup-order` reads:
+/// symbol names as the linker sees them, written out in full on every line. If
+/// `from_start`, it counts from the start; otherwise only once [`instrument`] turns
+/// it on. Nothing is written until a dump is asked for.
+pub(crate) fn under_callgrind(command: &Command, profile: &Path, from_start: bool) -> Command {
+    let mut valgrind = Command::new("valgrind");
+    valgrind
         .args([
             "--tool=callgrind",
             "--quiet",
@@ -53,23 +59,42 @@ pub(crate) fn callgrind_command(azcord: &Path, profile: &Path) -> Command {
             "--compress-strings=no",
             "--compress-pos=no",
         ])
-        .arg(format!("--callgrind-out-file={}", profile.display()))
-        .arg(azcord);
-    command
+        .arg(format!("--callgrind-out-file={}", profile.display()));
+    if !from_start {
+        valgrind.arg("--instr-atstart=no");
+    }
+    valgrind.arg(command.get_program()).args(command.get_args());
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => valgrind.env(name, value),
+            None => valgrind.env_remove(name),
+        };
+    }
+    valgrind
+}
+
+/// Turns on callgrind's counting in process `pid`, started with `from_start` off.
+pub(crate) fn instrument(pid: u32) -> anyhow::Result<()> {
+    callgrind_control(pid, &["--instr=on"])
 }
 
 /// Asks callgrind in process `pid` to write what ran since the last dump, and waits
 /// until it has.
-fn dump(pid: u32) -> anyhow::Result<()> {
+pub(crate) fn dump(pid: u32) -> anyhow::Result<()> {
+    callgrind_control(pid, &["--dump"])
+}
+
+fn callgrind_control(pid: u32, args: &[&str]) -> anyhow::Result<()> {
     let output = Command::new("callgrind_control")
-        .arg("--dump")
+        .args(args)
         .arg(pid.to_string())
         .stdin(Stdio::null())
         .output()
         .context("cannot run callgrind_control (apt-get install -y valgrind)")?;
     anyhow::ensure!(
         output.status.success(),
-        "callgrind_control --dump {pid} failed: {}",
+        "callgrind_control {} {pid} failed: {}",
+        args.join(" "),
         String::from_utf8_lossy(&output.stderr)
     );
     Ok(())
