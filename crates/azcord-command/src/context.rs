@@ -4,7 +4,7 @@ use std::{
     time::Instant,
 };
 
-use tokio::sync::watch;
+use tokio::sync::{SetOnce, watch};
 use twilight_interactions::command::{CommandInputData, CommandModel};
 use twilight_model::{
     application::interaction::{InteractionDataResolved, application_command::CommandDataOption},
@@ -161,7 +161,7 @@ pub struct Progress {
     sender: watch::Sender<Option<Reply>>,
     started: Instant,
     operation_id: Arc<Mutex<Option<String>>>,
-    message_id: watch::Sender<Option<Id<MessageMarker>>>,
+    message_id: Arc<SetOnce<Id<MessageMarker>>>,
     shutdown: Shutdown,
 }
 
@@ -175,7 +175,7 @@ impl Progress {
                 sender,
                 started: Instant::now(),
                 operation_id: Arc::default(),
-                message_id: watch::Sender::new(None),
+                message_id: Arc::default(),
                 shutdown,
             },
             receiver,
@@ -201,30 +201,19 @@ impl Progress {
 
     /// The message that shows the reply, once Discord has said which it is.
     pub fn message_id(&self) -> Option<Id<MessageMarker>> {
-        *self.message_id.borrow()
+        self.message_id.get().copied()
     }
 
     /// Completes with the message that shows the reply once Discord has said which it
     /// is; never, if it does not.
     pub async fn shown_in(&self) -> Id<MessageMarker> {
-        let mut known = self.message_id.subscribe();
-        loop {
-            if let Some(id) = *known.borrow_and_update() {
-                return id;
-            }
-            if known.changed().await.is_err() {
-                return std::future::pending().await;
-            }
-        }
+        *self.message_id.wait().await
     }
 
-    /// Notes the message that shows the reply, as an edit's answer named it.
+    /// Notes the message that shows the reply, as an edit's answer named it; the first
+    /// one noted stays.
     pub(crate) fn note_message_id(&self, id: Id<MessageMarker>) {
-        self.message_id.send_if_modified(|known| {
-            let new = known.is_none();
-            known.get_or_insert(id);
-            new
-        });
+        let _ = self.message_id.set(id);
     }
 
     /// Shows `reply` as the current state of the operation.

@@ -1,12 +1,13 @@
 use std::{
     any::Any,
     fmt::{self, Write as _},
-    future::pending,
+    future::{pending, poll_fn},
     panic::AssertUnwindSafe,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
+    task::Poll,
     time::{Duration, Instant, SystemTime},
 };
 
@@ -896,6 +897,10 @@ impl Call<'_> {
         let mut ack = if signature.long_running {
             self.defer(signature).await
         } else {
+            // Most answers are ready on the first poll: they need no deadline timer.
+            if let Poll::Ready(result) = poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await {
+                return (result, Ack::Pending);
+            }
             Ack::Pending
         };
         let ack_deadline = tokio::time::sleep(config.ack_budget);
