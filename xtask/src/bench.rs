@@ -19,7 +19,8 @@ pub(crate) struct BenchArgs {
     #[arg(long)]
     deploy: bool,
     /// Another figure instead, as `azcord-bench` names it, with its own options:
-    /// `http`, `store`, `restart` or `replay` (`cargo xtask bench http --rounds 3`).
+    /// `http`, `store`, `restart`, `replay` or `instructions` (`cargo xtask bench http
+    /// --rounds 3`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     figure: Vec<String>,
 }
