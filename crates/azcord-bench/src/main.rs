@@ -30,7 +30,9 @@ use std::{
 };
 
 use anyhow::Context as _;
-use azcord_sim::{DiscordSim, DiscordSimConfig, InteractionEvent, Invocation, SimUser};
+use azcord_sim::{
+    DiscordSim, DiscordSimConfig, InteractionEvent, InteractionHandle, Invocation, SimUser,
+};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -529,7 +531,23 @@ async fn ping_all(
     data: &twilight_model::application::interaction::application_command::CommandData,
     interactions: usize,
 ) -> anyhow::Result<()> {
-    let handles: Vec<_> = (0..interactions)
+    for mut handle in send_pings(sim, data, interactions) {
+        match handle.next_event().await {
+            InteractionEvent::Acknowledged { .. } => {}
+            other => anyhow::bail!("unexpected first answer: {other:?}"),
+        }
+    }
+    Ok(())
+}
+
+/// Sends `interactions` `/ping`s (`data`) through `sim` at once, from as many users;
+/// each handle follows one.
+fn send_pings(
+    sim: &DiscordSim,
+    data: &twilight_model::application::interaction::application_command::CommandData,
+    interactions: usize,
+) -> Vec<InteractionHandle> {
+    (0..interactions)
         .map(|index| {
             sim.invoke(Invocation {
                 user: SimUser::new(100_000_000_000_000_000 + index as u64, "bench"),
@@ -538,14 +556,7 @@ async fn ping_all(
                 data: data.clone(),
             })
         })
-        .collect();
-    for mut handle in handles {
-        match handle.next_event().await {
-            InteractionEvent::Acknowledged { .. } => {}
-            other => anyhow::bail!("unexpected first answer: {other:?}"),
-        }
-    }
-    Ok(())
+        .collect()
 }
 
 /// `azcord-bench hold`: starts a contender against the simulator and keeps it idle

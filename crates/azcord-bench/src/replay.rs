@@ -11,11 +11,9 @@ use std::{
 };
 
 use anyhow::Context as _;
-use azcord_sim::{
-    DiscordSim, DiscordSimConfig, GatewayRecord, InteractionEvent, Invocation, SimUser,
-};
+use azcord_sim::{DiscordSim, DiscordSimConfig, GatewayRecord, InteractionEvent};
 
-use super::{Guard, azcord_command, ensure_built};
+use super::{Guard, azcord_command, ensure_built, send_pings};
 
 pub(crate) async fn run(azcord: &Path, interactions: usize, rounds: usize) -> anyhow::Result<()> {
     ensure_built(azcord)?;
@@ -84,16 +82,7 @@ async fn one_restart(azcord: &Path, interactions: usize) -> anyhow::Result<Repla
         .context("azcord registered no /ping")?;
     terminate(first).await?;
 
-    let mut handles: Vec<_> = (0..interactions)
-        .map(|index| {
-            sim.invoke(Invocation {
-                user: SimUser::new(100_000_000_000_000_000 + index as u64, "bench"),
-                guild_id: Some(sim.config().guild_id),
-                channel_id: 100_000_000_000_000_003,
-                data: ping.clone(),
-            })
-        })
-        .collect();
+    let mut handles = send_pings(&sim, &ping, interactions);
     let started = Instant::now();
     let _second = spawn()?;
     let mut answered = 0;
