@@ -1,11 +1,10 @@
-use std::{collections::HashMap, fmt, sync::Arc, time::Duration};
+use std::{fmt, panic::AssertUnwindSafe, sync::Arc, time::Duration};
 
 use axum::http::uri::Authority;
 use azcord_command::{Dispatcher, Responder, Secret};
 use azcord_store::Store;
 use azcord_tls::{TlsError, TlsTrust};
-use futures_util::StreamExt as _;
-use tokio::task::{JoinError, JoinSet};
+use futures_util::{FutureExt as _, StreamExt as _, stream::FuturesUnordered};
 use tokio_util::sync::CancellationToken;
 use twilight_gateway::{
     CloseFrame, Config, ConfigBuilder, Event, EventTypeFlags, Intents, Message, Shard, ShardState,
@@ -404,8 +403,9 @@ impl Bot {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), GatewayError> {
         let responder: Arc<dyn Responder> = Arc::new(RestResponder::new(Arc::clone(&self.client)));
         let cancel = CancellationToken::new();
-        let mut tasks = JoinSet::new();
-        let mut shard_of_task = HashMap::new();
+        // The shards are read on the thread that awaits this future, not on tasks of
+        // their own: each interaction's task then has the runtime's workers to itself.
+        let mut supervisors = FuturesUnordered::new();
         for (id, memory) in self.sessions.shards() {
             let number = id.number();
             let shard = new_shard(id, &self.shard_config, memory.peek());
@@ -419,13 +419,19 @@ impl Bot {
                 policy: self.restart,
                 memory,
             };
-            let task = tasks.spawn(runner.supervise(shard));
-            shard_of_task.insert(task.id(), number);
+            supervisors.push(async move {
+                let ended = AssertUnwindSafe(runner.supervise(shard))
+                    .catch_unwind()
+                    .await;
+                (number, ended)
+            });
         }
         tokio::pin!(shutdown);
+        // The shards first: what they have already received is read before shutdown.
         let fatal = tokio::select! {
+            biased;
+            Some((shard, ended)) = supervisors.next() => Some(supervisor_error(shard, ended)),
             () = &mut shutdown => None,
-            Some(joined) = tasks.join_next_with_id() => Some(supervisor_error(joined, &shard_of_task)),
         };
         match &fatal {
             None => tracing::info!(
@@ -439,14 +445,24 @@ impl Bot {
             ),
         }
         self.dispatcher.close();
-        if !self.dispatcher.drain(self.drain_timeout).await {
+        // The shards go on while the drain waits: what still arrives gets an answer.
+        let drain = self.dispatcher.drain(self.drain_timeout);
+        tokio::pin!(drain);
+        let drained = loop {
+            tokio::select! {
+                biased;
+                Some(_) = supervisors.next() => {}
+                drained = &mut drain => break drained,
+            }
+        };
+        if !drained {
             tracing::warn!(
                 in_flight = self.dispatcher.in_flight(),
                 "stopped waiting for interactions in flight"
             );
         }
         cancel.cancel();
-        while tasks.join_next().await.is_some() {}
+        while supervisors.next().await.is_some() {}
         tracing::info!("gateway closed");
         fatal.map_or(Ok(()), Err)
     }
@@ -454,26 +470,18 @@ impl Bot {
 
 /// Why a shard's supervisor ended before shutdown: its error, or how it ended.
 fn supervisor_error(
-    joined: Result<(tokio::task::Id, Result<(), GatewayError>), JoinError>,
-    shard_of_task: &HashMap<tokio::task::Id, u32>,
+    shard: u32,
+    ended: Result<Result<(), GatewayError>, Box<dyn std::any::Any + Send>>,
 ) -> GatewayError {
-    let shard = |task| shard_of_task.get(&task).copied().unwrap_or_default();
-    match joined {
-        Ok((_, Err(error))) => error,
-        Ok((task, Ok(()))) => GatewayError::ShardSupervisor {
-            shard: shard(task),
+    match ended {
+        Ok(Err(error)) => error,
+        Ok(Ok(())) => GatewayError::ShardSupervisor {
+            shard,
             reason: "it returned while the bot was running".to_owned(),
         },
-        Err(error) => GatewayError::ShardSupervisor {
-            shard: shard(error.id()),
-            reason: if error.is_panic() {
-                format!(
-                    "it panicked: {}",
-                    panic_message(error.into_panic().as_ref())
-                )
-            } else {
-                "it was cancelled".to_owned()
-            },
+        Err(panic) => GatewayError::ShardSupervisor {
+            shard,
+            reason: format!("it panicked: {}", panic_message(panic.as_ref())),
         },
     }
 }

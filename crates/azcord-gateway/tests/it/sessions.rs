@@ -7,7 +7,7 @@ use azcord_command::{
     BoxFuture, Command, CommandError, Context, DispatchConfig, Dispatcher, Plugin, Policy,
     Registry, Reply, Secret, Signature, twilight_model::id::Id,
 };
-use azcord_gateway::{GatewayConfig, RestartPolicy, ShardSelection, ShardSession};
+use azcord_gateway::{GatewayConfig, RestartPolicy, ShardSelection, ShardSession, ShardStatus};
 use azcord_sim::{
     DiscordSim, DiscordSimConfig, GatewayRecord, InteractionEvent, InteractionHandle, Invocation,
     SimUser,
@@ -18,10 +18,12 @@ use tokio::sync::oneshot;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Runs a bot on every shard of `sim`, resuming `recorded`, until `stop` fires; returns
-/// the sessions it leaves behind.
+/// the sessions it leaves behind. Sends its shards' status on `connected` once it has
+/// connected.
 async fn run_bot(
     sim: &DiscordSim,
     recorded: &[ShardSession],
+    connected: oneshot::Sender<ShardStatus>,
     stop: oneshot::Receiver<()>,
 ) -> Vec<ShardSession> {
     let registry = Registry::new([Plugin::new("hello").command(Hello)]).unwrap();
@@ -42,6 +44,7 @@ async fn run_bot(
         .unwrap()
         .with_sessions(recorded);
     let sessions = bot.sessions();
+    let _ = connected.send(bot.status());
     bot.run(async move {
         let _ = stop.await;
     })
@@ -50,27 +53,38 @@ async fn run_bot(
     sessions.current()
 }
 
-/// Starts a bot in the background; the sender stops it, the task yields its sessions.
-fn spawn_bot(
-    sim: &DiscordSim,
-    recorded: Vec<ShardSession>,
-) -> (
-    oneshot::Sender<()>,
-    tokio::task::JoinHandle<Vec<ShardSession>>,
-) {
+/// A bot running in the background.
+struct RunningBot {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Vec<ShardSession>>,
+    status: ShardStatus,
+}
+
+impl RunningBot {
+    /// Waits until the bot itself has seen every shard's READY or RESUMED, not only the
+    /// simulator sent it.
+    async fn ready(&self) {
+        tokio::time::timeout(PATIENCE, self.status.wait_until_ready())
+            .await
+            .expect("the bot's shards are ready in time");
+    }
+}
+
+/// Starts a bot in the background; once it has connected, returns it.
+async fn spawn_bot(sim: &DiscordSim, recorded: Vec<ShardSession>) -> RunningBot {
     let (stop, stopped) = oneshot::channel();
+    let (connected, status) = oneshot::channel();
     let sim = sim.clone();
-    let task = tokio::spawn(async move { run_bot(&sim, &recorded, stopped).await });
-    (stop, task)
+    let task = tokio::spawn(async move { run_bot(&sim, &recorded, connected, stopped).await });
+    let status = tokio::time::timeout(PATIENCE, status)
+        .await
+        .expect("the bot connects in time")
+        .expect("the bot connects");
+    RunningBot { stop, task, status }
 }
 
 /// Shuts a bot down the way SIGTERM does and returns the sessions it recorded.
-async fn stop_bot(
-    (stop, task): (
-        oneshot::Sender<()>,
-        tokio::task::JoinHandle<Vec<ShardSession>>,
-    ),
-) -> Vec<ShardSession> {
+async fn stop_bot(RunningBot { stop, task, .. }: RunningBot) -> Vec<ShardSession> {
     let _ = stop.send(());
     tokio::time::timeout(PATIENCE, task)
         .await
@@ -112,8 +126,8 @@ async fn a_restarted_bot_resumes_the_recorded_session_and_answers_what_it_missed
     })
     .await
     .unwrap();
-    let first = spawn_bot(&sim, Vec::new());
-    sim.wait_until_ready().await;
+    let first = spawn_bot(&sim, Vec::new()).await;
+    first.ready().await;
     let mut live = hello(&sim);
     assert_eq!(answer(&mut live).await, "hello");
     let recorded = stop_bot(first).await;
@@ -130,7 +144,7 @@ async fn a_restarted_bot_resumes_the_recorded_session_and_answers_what_it_missed
         serde_json::from_str(&serde_json::to_string(&recorded).unwrap()).unwrap();
     let mut missed: Vec<_> = (0..3).map(|_| hello(&sim)).collect();
 
-    let second = spawn_bot(&sim, recorded.clone());
+    let second = spawn_bot(&sim, recorded.clone()).await;
     for handle in &mut missed {
         assert_eq!(answer(handle).await, "hello");
     }
@@ -173,13 +187,13 @@ async fn a_session_discord_no_longer_knows_is_replaced_by_a_new_identify() {
     })
     .await
     .unwrap();
-    let first = spawn_bot(&sim, Vec::new());
-    sim.wait_until_ready().await;
+    let first = spawn_bot(&sim, Vec::new()).await;
+    first.ready().await;
     let recorded = stop_bot(first).await;
     assert_eq!(recorded.len(), 1);
 
-    let second = spawn_bot(&sim, recorded.clone());
-    sim.wait_until_ready().await;
+    let second = spawn_bot(&sim, recorded.clone()).await;
+    second.ready().await;
     let mut after = hello(&sim);
     assert_eq!(answer(&mut after).await, "hello");
     let log = sim.gateway_log();
