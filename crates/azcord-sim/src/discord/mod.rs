@@ -572,6 +572,23 @@ impl DiscordSim {
         }
     }
 
+    /// Holds every interaction callback from now on before answering it, until
+    /// [`DiscordSim::release_callbacks`]: a bot's callbacks in flight at once then wait
+    /// together, and [`DiscordSim::wait_for_held_callbacks`] can count them.
+    pub fn hold_callbacks(&self) {
+        self.shared.hold_callbacks(true);
+    }
+
+    /// Answers the callbacks held, and those that come after, as usual.
+    pub fn release_callbacks(&self) {
+        self.shared.hold_callbacks(false);
+    }
+
+    /// Waits until `count` interaction callbacks are held at once.
+    pub async fn wait_for_held_callbacks(&self, count: usize) {
+        self.shared.callbacks_waiting(count).await;
+    }
+
     /// The next `count` REST calls answer `status` with Discord's error body.
     pub fn fail_next_rest(&self, count: usize, status: u16) {
         let mut state = self.shared.lock();

@@ -690,6 +690,7 @@ async fn interaction_callback(
     Query(query): Query<CallbackQuery>,
     body: Bytes,
 ) -> ApiResult {
+    shared.pass_callback_gate().await;
     let outcome = {
         let ids = &shared.ids;
         shared.lock().interaction_callback(

@@ -65,6 +65,17 @@ pub(crate) struct Shared {
     pub(crate) channel_messages: broadcast::Sender<SimMessage>,
     /// The key pair and endpoint of webhook delivery.
     pub(crate) webhooks: Webhooks,
+    /// Whether interaction callbacks are held before being answered, and how many are.
+    callback_gate: watch::Sender<CallbackGate>,
+}
+
+/// Interaction callbacks held back by a test, to see how many a bot has in flight.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CallbackGate {
+    /// Callbacks wait until the gate opens.
+    pub(crate) closed: bool,
+    /// How many callbacks are waiting now.
+    pub(crate) waiting: usize,
 }
 
 impl Shared {
@@ -83,6 +94,7 @@ impl Shared {
             gateway_changes: watch::Sender::new(()),
             channel_messages: broadcast::Sender::new(1024),
             webhooks: Webhooks::default(),
+            callback_gate: watch::Sender::new(CallbackGate::default()),
         }
     }
 
@@ -94,6 +106,29 @@ impl Shared {
     /// Wakes everyone waiting for a gateway state change.
     pub(crate) fn gateway_changed(&self) {
         self.gateway_changes.send_replace(());
+    }
+
+    /// Holds interaction callbacks before they are answered (`true`), or lets them and
+    /// those waiting through (`false`).
+    pub(crate) fn hold_callbacks(&self, hold: bool) {
+        self.callback_gate.send_modify(|gate| gate.closed = hold);
+    }
+
+    /// Waits while the callback gate is closed.
+    pub(crate) async fn pass_callback_gate(&self) {
+        if !self.callback_gate.borrow().closed {
+            return;
+        }
+        self.callback_gate.send_modify(|gate| gate.waiting += 1);
+        let mut gate = self.callback_gate.subscribe();
+        let _ = gate.wait_for(|gate| !gate.closed).await;
+        self.callback_gate.send_modify(|gate| gate.waiting -= 1);
+    }
+
+    /// Waits until `count` callbacks wait at the gate at once.
+    pub(crate) async fn callbacks_waiting(&self, count: usize) {
+        let mut gate = self.callback_gate.subscribe();
+        let _ = gate.wait_for(|gate| gate.waiting >= count).await;
     }
 
     /// A receiver that wakes on the next gateway state change.
