@@ -166,7 +166,7 @@ pub fn install_crypto_provider() {
 /// A connected bot, with its commands registered, ready to serve.
 pub struct Bot {
     application_id: Id<ApplicationMarker>,
-    client: Arc<Client>,
+    rest: RestClient,
     /// The shards this process runs, each with its session memory.
     sessions: ShardSessions,
     shard_config: Config<IdentifyQueue>,
@@ -182,8 +182,21 @@ pub struct Bot {
 
 /// The Discord REST client, built before anything that posts through it (such as the
 /// audit channel) and then shared by the bot, so that all of them share one rate limiter.
+///
+/// Interaction callbacks, the one answer each interaction takes, go through a second
+/// client without twilight's rate limiter. The limiter keys its queues by a path's
+/// top-level resource (a channel, a guild, a webhook), which a callback's path has
+/// none of, and lets one request per queue be in flight: every callback of the bot
+/// would wait for the one before to come back. At 100 ms to Discord that is ten
+/// acknowledgements a second for the whole bot, and the thirtieth of a burst would miss
+/// Discord's three seconds. Discord counts callbacks against no bot-wide limit. Without
+/// the limiter twilight retries a 429 at once, so [`RestResponder`] bounds each
+/// callback by the time Discord still accepts it.
 #[derive(Clone)]
-pub struct RestClient(Arc<Client>);
+pub struct RestClient {
+    client: Arc<Client>,
+    callbacks: Arc<Client>,
+}
 
 impl RestClient {
     /// A client for the token, API URL and TLS trust of `config`; it makes no request
@@ -205,8 +218,7 @@ impl RestClient {
             Some(_) => Some(config.tls.client_config()?),
             None => None,
         };
-        let builder = Client::builder().token(config.token.expose().to_owned());
-        let builder = match tls {
+        let proxy = match tls {
             Some(tls) if !plain_http => {
                 let upstream: Authority = host
                     .parse()
@@ -214,16 +226,31 @@ impl RestClient {
                 let relay = TlsRelay::start(upstream, &tls)
                     .await
                     .map_err(GatewayError::Relay)?;
-                builder.proxy(relay.proxy, true)
+                Some((relay.proxy, true))
             }
-            _ if config.api_url.is_some() => builder.proxy(host, plain_http),
-            _ => builder,
+            _ if config.api_url.is_some() => Some((host, plain_http)),
+            _ => None,
         };
-        Ok(Self(Arc::new(builder.build())))
+        let builder = || {
+            let builder = Client::builder().token(config.token.expose().to_owned());
+            match proxy.clone() {
+                Some((proxy, plain_http)) => builder.proxy(proxy, plain_http),
+                None => builder,
+            }
+        };
+        Ok(Self {
+            client: Arc::new(builder().build()),
+            callbacks: Arc::new(builder().ratelimiter(None).build()),
+        })
     }
 
     pub(crate) fn client(&self) -> Arc<Client> {
-        Arc::clone(&self.0)
+        Arc::clone(&self.client)
+    }
+
+    /// The client for interaction callbacks only; see [`RestClient`].
+    pub(crate) fn callbacks(&self) -> Arc<Client> {
+        Arc::clone(&self.callbacks)
     }
 }
 
@@ -287,7 +314,7 @@ pub async fn connect_with(
     tracing::info!(shards = %format!("{start}..{end}"), total, "prepared shards");
     Ok(Bot {
         application_id,
-        client,
+        rest,
         sessions,
         shard_config,
         max_concurrency,
@@ -401,7 +428,7 @@ impl Bot {
     /// down in the same order and returns the error, so that the process exits
     /// non-zero and is restarted.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), GatewayError> {
-        let responder: Arc<dyn Responder> = Arc::new(RestResponder::new(Arc::clone(&self.client)));
+        let responder: Arc<dyn Responder> = Arc::new(RestResponder::over(&self.rest));
         let cancel = CancellationToken::new();
         // The shards are read on the thread that awaits this future, not on tasks of
         // their own: each interaction's task then has the runtime's workers to itself.

@@ -277,7 +277,7 @@ pub async fn connect_endpoint(
         state: Arc::new(EndpointState {
             config,
             dispatcher,
-            rest: RestResponder::new(rest.client()),
+            rest: RestResponder::over(&rest),
             ready: AtomicBool::new(false),
         }),
         drain_timeout: gateway.drain_timeout,

@@ -27,7 +27,7 @@ pub use endpoint::{
     PublicKey, PublicKeyError, Rejection, connect_endpoint, inspect,
 };
 pub use identify::IDENTIFY_WINDOW;
-pub use responder::RestResponder;
+pub use responder::{CALLBACK_WINDOW, RestResponder};
 pub use sessions::{ShardSession, ShardSessions};
 pub use shards::{ShardPhase, ShardStatus};
 pub use supervise::RestartPolicy;

@@ -1,4 +1,4 @@
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use azcord_command::{
     BoxFuture, InteractionTarget, Notifier, Reply, RespondError, Responder, Secret,
@@ -16,26 +16,33 @@ use twilight_model::{
 
 /// Delivers interaction responses over Discord's REST API with twilight-http.
 ///
-/// twilight-http's rate limiter waits out 429s and retries, so a throttled
-/// response is late rather than lost.
+/// twilight-http's rate limiter waits out 429s and retries, so a throttled edit,
+/// follow-up or message is late rather than lost. The interaction callback goes
+/// without it (see [`crate::RestClient`]): a throttled callback is retried until
+/// [`CALLBACK_WINDOW`] after the interaction arrived, and fails after that.
 #[derive(Debug, Clone)]
 pub struct RestResponder {
     client: Arc<Client>,
+    /// For the interaction callback alone, without the rate limiter (see
+    /// [`crate::RestClient`]).
+    callbacks: Arc<Client>,
 }
 
 impl RestResponder {
-    /// A responder that sends with `client`.
-    pub fn new(client: Arc<Client>) -> Self {
-        Self { client }
-    }
-}
-
-impl RestResponder {
-    /// A responder that sends with the bot's REST client, sharing its rate limiter.
+    /// A responder that sends with the bot's REST client, sharing its rate limiter, and
+    /// answers each interaction through its callback client.
     pub fn over(rest: &crate::RestClient) -> Self {
-        Self::new(rest.client())
+        Self {
+            client: rest.client(),
+            callbacks: rest.callbacks(),
+        }
     }
 }
+
+/// How long after an interaction arrives its callback is still tried. Discord refuses
+/// an interaction's first response after three seconds; the rest is room for one that
+/// is on its way when they pass.
+pub const CALLBACK_WINDOW: Duration = Duration::from_secs(5);
 
 impl Responder for RestResponder {
     fn respond<'a>(
@@ -43,18 +50,26 @@ impl Responder for RestResponder {
         target: &'a InteractionTarget,
         response: &'a InteractionResponse,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
-        let request = async move {
-            self.client
+        const ROUTE: &str = "/interactions/{interaction.id}/{interaction.token}/callback";
+        let request = instrument(
+            "POST",
+            ROUTE,
+            self.callbacks
                 .interaction(target.application_id)
                 .create_response(target.interaction_id, target.token.expose(), response)
-                .await
-                .map(drop)
-        };
-        Box::pin(instrument(
-            "POST",
-            "/interactions/{interaction.id}/{interaction.token}/callback",
-            request,
-        ))
+                .into_future(),
+        );
+        let waited = target.received_at.elapsed().unwrap_or_default();
+        Box::pin(async move {
+            match tokio::time::timeout(CALLBACK_WINDOW.saturating_sub(waited), request).await {
+                Ok(answered) => answered.map(drop),
+                Err(_) => Err(RespondError::new(format!(
+                    "POST {ROUTE} failed: Discord did not take it within {} s of the \
+                     interaction arriving (it kept answering 429, or not at all)",
+                    CALLBACK_WINDOW.as_secs()
+                ))),
+            }
+        })
     }
 
     fn edit_original<'a>(

@@ -1,10 +1,15 @@
 //! What users see: replies, deferrals, progress, errors.
 
+use std::time::Duration;
+
 use azcord_command::Outcome;
 use azcord_sim::InteractionEvent;
 use expect_test::expect;
 
 use crate::support::{self, CHANNEL, user};
+
+/// How long any wait may take before the test fails.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn ping_and_help_answer_at_once() {
@@ -144,4 +149,58 @@ async fn a_rate_limited_response_is_retried_and_delivered() {
         .map(|call| call.status)
         .collect();
     assert_eq!(callbacks, [429, 204]);
+}
+
+#[tokio::test]
+async fn interactions_at_once_are_acknowledged_at_once() {
+    // twilight's rate limiter would let one callback of the whole bot be in flight at a
+    // time: here the second would never reach the simulator while the first is held.
+    let test = support::start().await;
+    test.bot.sim.hold_callbacks();
+    let mut handles: Vec<_> = (0..3).map(|_| test.invoke("/ping")).collect();
+    tokio::time::timeout(PATIENCE, test.bot.sim.wait_for_held_callbacks(3))
+        .await
+        .expect("three callbacks in flight at once");
+    test.bot.sim.release_callbacks();
+    for handle in &mut handles {
+        let acknowledged = handle.next_event().await;
+        assert!(
+            matches!(acknowledged, InteractionEvent::Acknowledged { .. }),
+            "{acknowledged:?}"
+        );
+        assert_eq!(handle.message().unwrap().content, "🏓 pong");
+    }
+}
+
+#[tokio::test]
+async fn a_callback_throttled_past_discords_window_fails_instead_of_retrying_forever() {
+    let test = support::start().await;
+    // More 429s than can be answered within the window: twilight retries each at once.
+    test.bot
+        .sim
+        .rate_limit_next_rest(1_000_000, Duration::from_millis(20));
+    let mut finished = test.bot.finished();
+    let handle = test.invoke("/ping");
+    let report = tokio::time::timeout(
+        PATIENCE,
+        azcord::local::wait_finished(&mut finished, handle.id),
+    )
+    .await
+    .expect("the bot gives up within its patience")
+    .unwrap();
+    assert_eq!(report.outcome, Outcome::ResponseFailed);
+    assert!(
+        report.duration >= azcord_gateway::CALLBACK_WINDOW.saturating_sub(Duration::from_secs(1)),
+        "gave up after {:?}",
+        report.duration
+    );
+    let callbacks = test
+        .bot
+        .sim
+        .rest_calls()
+        .iter()
+        .filter(|call| call.path.ends_with("/callback"))
+        .count();
+    assert!(callbacks > 1, "retried: {callbacks} attempts");
+    assert!(handle.message().is_none());
 }
