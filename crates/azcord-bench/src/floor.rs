@@ -14,7 +14,16 @@ use twilight_model::{
 };
 
 pub(crate) async fn run(api_url: &str, gateway_url: &str, token: String) -> anyhow::Result<()> {
-    let client = Arc::new(register_ping(api_url, token.clone()).await?);
+    register_ping(api_url, token.clone()).await?;
+    // Interaction callbacks through a client without twilight's rate limiter, as azcord
+    // sends them: the limiter queues every callback of the bot behind the one before.
+    let client = Arc::new(
+        Client::builder()
+            .token(token.clone())
+            .proxy(plain_host(api_url), true)
+            .ratelimiter(None)
+            .build(),
+    );
     let config = ConfigBuilder::new(token, Intents::empty())
         .proxy_url(gateway_url.to_owned())
         .queue(InMemoryQueue::new(
@@ -53,12 +62,19 @@ pub(crate) async fn run(api_url: &str, gateway_url: &str, token: String) -> anyh
     Ok(())
 }
 
+/// The host and port of `api_url`, served over plain HTTP as the simulator serves it.
+fn plain_host(api_url: &str) -> String {
+    api_url.trim_start_matches("http://").to_owned()
+}
+
 /// A twilight-http client for the REST API at `api_url` (plain HTTP, as the simulator
 /// serves it), once it has registered `/ping` as a global command.
 pub(crate) async fn register_ping(api_url: &str, token: String) -> anyhow::Result<Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let host = api_url.trim_start_matches("http://").to_owned();
-    let client = Client::builder().token(token).proxy(host, true).build();
+    let client = Client::builder()
+        .token(token)
+        .proxy(plain_host(api_url), true)
+        .build();
     let application_id = client.current_user_application().await?.model().await?.id;
     let ping = twilight_model::application::command::Command {
         application_id: None,
