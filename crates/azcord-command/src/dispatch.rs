@@ -368,10 +368,11 @@ impl Dispatcher {
         let dispatcher = self.clone();
         let refuse = self.is_closed();
         let incoming = Incoming::from(interaction);
+        // The interaction's future is several kilobytes. Spawned as it is, it would be
+        // copied whole at each layer of the spawn, on the thread that reads the shard;
+        // the task holds only its arguments, and the worker boxes it once.
         self.inner.tracker.spawn(async move {
-            dispatcher
-                .handle_accepted(incoming, responder.as_ref(), shard, refuse)
-                .await;
+            Box::pin(dispatcher.handle_accepted(incoming, responder.as_ref(), shard, refuse)).await;
         });
     }
 
