@@ -438,11 +438,12 @@ impl Dispatcher {
     ) -> Finished {
         let started = Instant::now();
         // The name must be known when the span starts: exporters cannot rename it later.
+        // It is made only when the span is recorded.
         // Numbers are recorded as i64 or f64: the OTLP exporter sends those typed, and
         // anything else (u64 included) as a string, which Honeycomb cannot chart.
         let span = tracing::info_span!(
             "interaction",
-            otel.name = interaction.span_name.as_str(),
+            otel.name = span_name(interaction.kind, interaction.data.as_ref()).as_str(),
             otel.kind = "server",
             otel.status_code = Empty,
             interaction.id = %interaction.id,
@@ -1219,7 +1220,6 @@ struct Incoming {
     data: Option<InteractionData>,
     caller: Option<Caller>,
     message_id: Option<Id<MessageMarker>>,
-    span_name: String,
 }
 
 impl From<Interaction> for Incoming {
@@ -1227,7 +1227,6 @@ impl From<Interaction> for Incoming {
         Self {
             caller: caller(&interaction),
             message_id: interaction.message.as_ref().map(|message| message.id),
-            span_name: span_name(&interaction),
             id: interaction.id,
             application_id: interaction.application_id,
             kind: interaction.kind,
@@ -1314,11 +1313,11 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
 }
 
 /// The root span's name: `/vm start`, `autocomplete /vm start`, `button /vm stop`.
-fn span_name(interaction: &Interaction) -> String {
-    match &interaction.data {
+fn span_name(kind: InteractionType, data: Option<&InteractionData>) -> String {
+    match data {
         Some(InteractionData::ApplicationCommand(data)) => {
             let name = format!("/{}", crate::registry::command_path(data).0);
-            match interaction.kind {
+            match kind {
                 InteractionType::ApplicationCommandAutocomplete => format!("autocomplete {name}"),
                 _ => name,
             }
@@ -1329,7 +1328,7 @@ fn span_name(interaction: &Interaction) -> String {
                 None => "button".to_owned(),
             }
         }
-        _ => format!("interaction {}", interaction_kind(interaction.kind)),
+        _ => format!("interaction {}", interaction_kind(kind)),
     }
 }
 
