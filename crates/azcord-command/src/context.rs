@@ -4,7 +4,7 @@ use std::{
     time::Instant,
 };
 
-use tokio::sync::{SetOnce, watch};
+use tokio::sync::{Notify, SetOnce};
 use twilight_interactions::command::{CommandInputData, CommandModel};
 use twilight_model::{
     application::interaction::{InteractionDataResolved, application_command::CommandDataOption},
@@ -158,27 +158,65 @@ fn authorize(
 /// next edits the message, so a burst of updates costs one edit.
 #[derive(Debug, Clone)]
 pub struct Progress {
-    sender: watch::Sender<Option<Reply>>,
+    shared: Arc<Shared>,
     started: Instant,
-    operation_id: Arc<Mutex<Option<String>>>,
-    message_id: Arc<SetOnce<Id<MessageMarker>>>,
     shutdown: Shutdown,
 }
 
+/// What a command's progress handles share with the dispatcher that shows them: one
+/// allocation per command, made whether or not it reports progress.
+#[derive(Debug, Default)]
+struct Shared {
+    /// The latest update not yet shown.
+    update: Mutex<Option<Reply>>,
+    /// Wakes the dispatcher once `update` is set.
+    updated: Notify,
+    operation_id: Mutex<Option<String>>,
+    message_id: SetOnce<Id<MessageMarker>>,
+}
+
+/// The dispatcher's side of a [`Progress`]: the updates to show.
+#[derive(Debug)]
+pub(crate) struct Updates(Arc<Shared>);
+
+impl Updates {
+    /// Completes once an update is waiting to be shown; at once if one already is.
+    pub(crate) async fn waiting(&self) {
+        loop {
+            // Registered before looking, so that an update made in between still wakes it.
+            let updated = self.0.updated.notified();
+            tokio::pin!(updated);
+            updated.as_mut().enable();
+            if lock(&self.0.update).is_some() {
+                return;
+            }
+            updated.await;
+        }
+    }
+
+    /// Takes the latest update, leaving none waiting.
+    pub(crate) fn take(&self) -> Option<Reply> {
+        lock(&self.0.update).take()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl Progress {
-    /// Makes a progress handle that sees `shutdown`, and the receiver the dispatcher
-    /// watches.
-    pub(crate) fn channel(shutdown: Shutdown) -> (Self, watch::Receiver<Option<Reply>>) {
-        let (sender, receiver) = watch::channel(None);
+    /// Makes a progress handle that sees `shutdown`, and the updates the dispatcher
+    /// shows.
+    pub(crate) fn channel(shutdown: Shutdown) -> (Self, Updates) {
+        let shared = Arc::new(Shared::default());
+        let updates = Updates(Arc::clone(&shared));
         (
             Self {
-                sender,
+                shared,
                 started: Instant::now(),
-                operation_id: Arc::default(),
-                message_id: Arc::default(),
                 shutdown,
             },
-            receiver,
+            updates,
         )
     }
 
@@ -201,41 +239,36 @@ impl Progress {
 
     /// The message that shows the reply, once Discord has said which it is.
     pub fn message_id(&self) -> Option<Id<MessageMarker>> {
-        self.message_id.get().copied()
+        self.shared.message_id.get().copied()
     }
 
     /// Completes with the message that shows the reply once Discord has said which it
     /// is; never, if it does not.
     pub async fn shown_in(&self) -> Id<MessageMarker> {
-        *self.message_id.wait().await
+        *self.shared.message_id.wait().await
     }
 
     /// Notes the message that shows the reply, as an edit's answer named it; the first
     /// one noted stays.
     pub(crate) fn note_message_id(&self, id: Id<MessageMarker>) {
-        let _ = self.message_id.set(id);
+        let _ = self.shared.message_id.set(id);
     }
 
     /// Shows `reply` as the current state of the operation.
     pub fn update(&self, reply: impl Into<Reply>) {
-        self.sender.send_replace(Some(reply.into()));
+        *lock(&self.shared.update) = Some(reply.into());
+        self.shared.updated.notify_one();
     }
 
     /// Records the correlation id of the Azure operation this command started, for the
     /// audit trail.
     pub fn note_operation_id(&self, id: impl Into<String>) {
-        *self
-            .operation_id
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(id.into());
+        *lock(&self.shared.operation_id) = Some(id.into());
     }
 
     /// The operation id noted by the command, if any.
     pub(crate) fn operation_id(&self) -> Option<String> {
-        self.operation_id
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.shared.operation_id).clone()
     }
 
     /// How long the command has been running.

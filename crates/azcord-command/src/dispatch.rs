@@ -1,7 +1,7 @@
 use std::{
     any::Any,
     fmt::{self, Write as _},
-    future::{pending, poll_fn},
+    future::poll_fn,
     panic::AssertUnwindSafe,
     sync::{
         Arc,
@@ -12,10 +12,7 @@ use std::{
 };
 
 use futures_util::FutureExt as _;
-use tokio::{
-    sync::{broadcast, watch},
-    time::sleep_until,
-};
+use tokio::{sync::broadcast, time::sleep_until};
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument as _, Span, field::Empty};
 use twilight_model::{
@@ -37,7 +34,7 @@ use twilight_model::{
 use crate::{
     AuditEvent, AuditOutcome, AuditSink, AutocompleteContext, BoxFuture, Button, Caller, Catalog,
     CommandError, ComponentContext, Context, Decision, Policy, Progress, Registry, Reply, Secret,
-    Shutdown, Signature,
+    Shutdown, Signature, context::Updates,
 };
 
 /// Sends interaction responses to Discord. The gateway crate implements it over REST;
@@ -868,7 +865,7 @@ impl Call<'_> {
         &self,
         signature: &Signature,
         run: BoxFuture<'_, Result<Reply, CommandError>>,
-        updates: watch::Receiver<Option<Reply>>,
+        updates: Updates,
         progress: &Progress,
     ) -> Outcome {
         let (result, ack) = self.drive(signature, run, updates, progress).await;
@@ -887,7 +884,7 @@ impl Call<'_> {
         &self,
         signature: &Signature,
         run: BoxFuture<'_, Result<Reply, CommandError>>,
-        mut updates: watch::Receiver<Option<Reply>>,
+        updates: Updates,
         progress: &Progress,
     ) -> (CommandResult, Ack) {
         let config = &self.inner().config;
@@ -915,10 +912,10 @@ impl Call<'_> {
                         biased;
                         result = &mut run => break result,
                         () = &mut ack_deadline => false,
-                        () = next_update(&mut updates, next_edit) => true,
+                        () = next_update(&updates, next_edit) => true,
                     };
                     ack = self.defer(signature).await;
-                    let latest = updates.borrow_and_update().clone();
+                    let latest = updates.take();
                     if let (true, Ack::Deferred, Some(reply)) = (progressed, ack, latest) {
                         // A lost progress edit is logged; the next one may land.
                         let _ = self.edit(&reply, progress).await;
@@ -929,8 +926,8 @@ impl Call<'_> {
                     tokio::select! {
                         biased;
                         result = &mut run => break result,
-                        () = next_update(&mut updates, next_edit) => {
-                            let latest = updates.borrow_and_update().clone();
+                        () = next_update(&updates, next_edit) => {
+                            let latest = updates.take();
                             if let Some(reply) = latest {
                                 let _ = self.edit(&reply, progress).await;
                             }
@@ -1191,15 +1188,9 @@ impl Call<'_> {
 }
 
 /// Waits until a progress update is waiting and an edit is allowed again.
-async fn next_update(
-    updates: &mut watch::Receiver<Option<Reply>>,
-    not_before: tokio::time::Instant,
-) {
+async fn next_update(updates: &Updates, not_before: tokio::time::Instant) {
     sleep_until(not_before).await;
-    if updates.changed().await.is_err() {
-        // The command dropped its progress handle; only its result is left to wait for.
-        pending::<()>().await;
-    }
+    updates.waiting().await;
 }
 
 fn internal_error_reply(reference: Id<InteractionMarker>) -> Reply {
