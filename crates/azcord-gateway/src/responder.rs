@@ -51,16 +51,18 @@ impl Responder for RestResponder {
         response: &'a InteractionResponse,
     ) -> BoxFuture<'a, Result<(), RespondError>> {
         const ROUTE: &str = "/interactions/{interaction.id}/{interaction.token}/callback";
-        let request = instrument(
-            "POST",
-            ROUTE,
-            self.callbacks
-                .interaction(target.application_id)
-                .create_response(target.interaction_id, target.token.expose(), response)
-                .into_future(),
-        );
         let waited = target.received_at.elapsed().unwrap_or_default();
+        // The request is made inside the boxed future, so that it is built where it
+        // stays instead of being copied into the box.
         Box::pin(async move {
+            let request = instrument(
+                "POST",
+                ROUTE,
+                self.callbacks
+                    .interaction(target.application_id)
+                    .create_response(target.interaction_id, target.token.expose(), response)
+                    .into_future(),
+            );
             match tokio::time::timeout(CALLBACK_WINDOW.saturating_sub(waited), request).await {
                 Ok(answered) => answered.map(drop),
                 Err(_) => Err(RespondError::new(format!(
