@@ -480,7 +480,9 @@ impl Dispatcher {
         for observer in &self.inner.observers {
             observer.finished(&finished);
         }
-        let _ = self.inner.finished.send(finished.clone());
+        if self.inner.finished.receiver_count() > 0 {
+            let _ = self.inner.finished.send(finished.clone());
+        }
         finished
     }
 

@@ -36,7 +36,8 @@ struct MetricsInner {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct InteractionLabels {
     command: String,
-    outcome: String,
+    /// One of a fixed set, so not copied per interaction.
+    outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -79,12 +80,12 @@ impl Metrics {
     }
 
     /// Counts one handled interaction.
-    pub fn record_interaction(&self, command: &str, outcome: &str) {
+    pub fn record_interaction(&self, command: &str, outcome: &'static str) {
         self.inner
             .interactions
             .get_or_create(&InteractionLabels {
                 command: command.to_owned(),
-                outcome: outcome.to_owned(),
+                outcome,
             })
             .inc();
     }
