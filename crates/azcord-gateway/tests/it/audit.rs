@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use azcord_command::{AuditEvent, AuditOutcome, AuditSink as _, Secret, twilight_model::id::Id};
-use azcord_gateway::{ChannelAuditSink, GatewayConfig, RestClient, RestartPolicy, ShardSelection};
+use azcord_command::{AuditEvent, AuditOutcome, AuditSink as _, twilight_model::id::Id};
+use azcord_gateway::{ChannelAuditSink, GatewayConfig, RestClient};
 use azcord_sim::{DiscordSim, DiscordSimConfig};
 
 const AUDIT_CHANNEL: u64 = 700;
@@ -14,15 +14,8 @@ async fn an_event_recorded_before_the_gateway_connects_reaches_the_channel() {
         .await
         .unwrap();
     let config = GatewayConfig {
-        token: Secret::new(sim.config().token.clone()),
-        api_url: Some(sim.api_url()),
-        gateway_url: Some(sim.gateway_url()),
-        shards: ShardSelection::Recommended,
-        guild: Id::new_checked(sim.config().guild_id),
         drain_timeout: Duration::from_secs(1),
-        on_shard_phase: None,
-        restart: RestartPolicy::default(),
-        tls: azcord_gateway::TlsTrust::default(),
+        ..crate::config_for(&sim)
     };
     let rest = RestClient::new(&config).await.unwrap();
     let sink = ChannelAuditSink::new(&rest, Id::new(AUDIT_CHANNEL));

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use azcord_command::{
     BoxFuture, Command, CommandError, Context, DispatchConfig, Dispatcher, Plugin, Policy,
-    Registry, Reply, Secret, Signature, twilight_model::id::Id,
+    Registry, Reply, Signature,
 };
-use azcord_gateway::{GatewayConfig, RestartPolicy, ShardSelection, ShardSession, ShardStatus};
+use azcord_gateway::{ShardSession, ShardStatus};
 use azcord_sim::{
     DiscordSim, DiscordSimConfig, GatewayRecord, InteractionEvent, InteractionHandle, Invocation,
     SimUser,
@@ -28,17 +28,7 @@ async fn run_bot(
 ) -> Vec<ShardSession> {
     let registry = Registry::new([Plugin::new("hello").command(Hello)]).unwrap();
     let dispatcher = Dispatcher::new(registry, Policy::default(), DispatchConfig::default());
-    let config = GatewayConfig {
-        token: Secret::new(sim.config().token.clone()),
-        api_url: Some(sim.api_url()),
-        gateway_url: Some(sim.gateway_url()),
-        shards: ShardSelection::Recommended,
-        guild: Id::new_checked(sim.config().guild_id),
-        drain_timeout: Duration::from_secs(5),
-        on_shard_phase: None,
-        restart: RestartPolicy::default(),
-        tls: azcord_gateway::TlsTrust::default(),
-    };
+    let config = crate::config_for(sim);
     let bot = azcord_gateway::connect(config, dispatcher)
         .await
         .unwrap()

@@ -11,11 +11,9 @@ use std::{
 
 use azcord_command::{
     BoxFuture, Command, CommandError, Context, DispatchConfig, Dispatcher, Plugin, Policy,
-    Registry, Reply, Secret, Signature, twilight_model::id::Id,
+    Registry, Reply, Signature,
 };
-use azcord_gateway::{
-    GatewayConfig, GatewayError, RestartPolicy, ShardPhase, ShardSelection, ShardStatus,
-};
+use azcord_gateway::{GatewayConfig, GatewayError, RestartPolicy, ShardPhase, ShardStatus};
 use azcord_sim::{
     DiscordSim, DiscordSimConfig, GatewayRecord, InteractionEvent, Invocation, SimUser,
 };
@@ -184,12 +182,6 @@ async fn start(trap: Trap, restart: RestartPolicy) -> Harness {
     let (tell, hearing) = mpsc::unbounded_channel();
     let hook_trap = Arc::clone(&trap);
     let config = GatewayConfig {
-        token: Secret::new(sim.config().token.clone()),
-        api_url: Some(sim.api_url()),
-        gateway_url: Some(sim.gateway_url()),
-        shards: ShardSelection::Recommended,
-        guild: Id::new_checked(sim.config().guild_id),
-        drain_timeout: Duration::from_secs(5),
         on_shard_phase: Some(Arc::new(move |_, phase| {
             let _ = tell.send(phase);
             if spring(&hook_trap, phase) {
@@ -197,7 +189,7 @@ async fn start(trap: Trap, restart: RestartPolicy) -> Harness {
             }
         })),
         restart,
-        tls: azcord_gateway::TlsTrust::default(),
+        ..crate::config_for(&sim)
     };
     let bot = azcord_gateway::connect(config, dispatcher).await.unwrap();
     let status = bot.status();
