@@ -55,22 +55,15 @@ impl Responder for RestResponder {
         // The request is made inside the boxed future, so that it is built where it
         // stays instead of being copied into the box.
         Box::pin(async move {
-            let request = instrument(
-                "POST",
-                ROUTE,
-                self.callbacks
-                    .interaction(target.application_id)
-                    .create_response(target.interaction_id, target.token.expose(), response)
-                    .into_future(),
-            );
-            match tokio::time::timeout(CALLBACK_WINDOW.saturating_sub(waited), request).await {
-                Ok(answered) => answered.map(drop),
-                Err(_) => Err(RespondError::new(format!(
-                    "POST {ROUTE} failed: Discord did not take it within {} s of the \
-                     interaction arriving (it kept answering 429, or not at all)",
-                    CALLBACK_WINDOW.as_secs()
-                ))),
-            }
+            let request = self
+                .callbacks
+                .interaction(target.application_id)
+                .create_response(target.interaction_id, target.token.expose(), response)
+                .into_future();
+            let within = CALLBACK_WINDOW.saturating_sub(waited);
+            instrument("POST", ROUTE, Some(within), request)
+                .await
+                .map(drop)
         })
     }
 
@@ -103,6 +96,7 @@ impl Responder for RestResponder {
         Box::pin(instrument(
             "PATCH",
             "/webhooks/{application.id}/{interaction.token}/messages/@original",
+            None,
             request,
         ))
     }
@@ -139,6 +133,7 @@ impl Responder for RestResponder {
         Box::pin(instrument(
             "POST",
             "/webhooks/{application.id}/{interaction.token}",
+            None,
             request,
         ))
     }
@@ -175,7 +170,7 @@ impl RestResponder {
             }
             message.await.map(drop)
         };
-        instrument("POST", "/channels/{channel.id}/messages", request).await
+        instrument("POST", "/channels/{channel.id}/messages", None, request).await
     }
 }
 
@@ -200,6 +195,7 @@ impl Notifier for RestResponder {
         Box::pin(instrument(
             "PATCH",
             "/webhooks/{application.id}/{interaction.token}/messages/@original",
+            None,
             request,
         ))
     }
@@ -242,9 +238,12 @@ fn token_rejected(route: &str, error: &twilight_http::Error) -> bool {
 }
 
 /// Runs one REST call in its own span, named by its route with the secrets left out.
+/// An interaction callback passes what is left of its [`CALLBACK_WINDOW`] as
+/// `window_left`, and fails once that has passed; its span says so, as for any failure.
 async fn instrument<T>(
     method: &'static str,
     route: &'static str,
+    window_left: Option<Duration>,
     request: impl Future<Output = Result<T, twilight_http::Error>>,
 ) -> Result<T, RespondError> {
     let span = tracing::info_span!(
@@ -258,7 +257,23 @@ async fn instrument<T>(
         error.message = Empty,
     );
     async move {
-        let result = request.await;
+        let result = match window_left {
+            None => request.await,
+            Some(left) => match tokio::time::timeout(left, request).await {
+                Ok(result) => result,
+                Err(_) => {
+                    let message = format!(
+                        "{method} {route} failed: Discord did not take it within {} s of \
+                         the interaction arriving (it kept answering 429, or not at all)",
+                        CALLBACK_WINDOW.as_secs()
+                    );
+                    let span = tracing::Span::current();
+                    span.record("otel.status_code", "ERROR");
+                    span.record("error.message", message.as_str());
+                    return Err(RespondError::new(message));
+                }
+            },
+        };
         let span = tracing::Span::current();
         match &result {
             Ok(_) => {

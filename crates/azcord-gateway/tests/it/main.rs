@@ -1,9 +1,10 @@
 //! The gateway against the Discord simulator over loopback: how shards are supervised,
-//! and how the audit channel posts.
+//! how the audit channel posts, and how the responder's calls end.
 
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 mod audit;
+mod responder;
 mod sessions;
 mod supervision;
 
