@@ -24,6 +24,7 @@ use twilight_model::{
         },
     },
     channel::message::MessageFlags,
+    gateway::payload::incoming::InteractionCreate,
     http::interaction::{InteractionResponse, InteractionResponseData, InteractionResponseType},
     id::{
         Id,
@@ -361,14 +362,22 @@ impl Dispatcher {
     }
 
     /// Handles an interaction on its own task, tracked for [`Dispatcher::drain`].
-    pub fn spawn(&self, interaction: Interaction, responder: Arc<dyn Responder>, shard: u32) {
+    ///
+    /// The caller is usually the one thread that reads a shard, which every interaction
+    /// waits on: all that can wait is done on the task instead. The interaction stays
+    /// boxed as it arrived until the worker takes the fields it needs and drops the
+    /// rest, and the interaction's future (several kilobytes, which a spawn would copy
+    /// at each of its layers) is boxed there too.
+    pub fn spawn(
+        &self,
+        interaction: impl IntoInteraction,
+        responder: Arc<dyn Responder>,
+        shard: u32,
+    ) {
         let dispatcher = self.clone();
         let refuse = self.is_closed();
-        let incoming = Incoming::from(interaction);
-        // The interaction's future is several kilobytes. Spawned as it is, it would be
-        // copied whole at each layer of the spawn, on the thread that reads the shard;
-        // the task holds only its arguments, and the worker boxes it once.
         self.inner.tracker.spawn(async move {
+            let incoming = Incoming::from(interaction.into_interaction());
             Box::pin(dispatcher.handle_accepted(incoming, responder.as_ref(), shard, refuse)).await;
         });
     }
@@ -1213,6 +1222,32 @@ struct Incoming {
     data: Option<InteractionData>,
     caller: Option<Caller>,
     message_id: Option<Id<MessageMarker>>,
+}
+
+/// An interaction as it reaches [`Dispatcher::spawn`]: as it is, or still in the box
+/// the gateway or the interactions endpoint parsed it into.
+pub trait IntoInteraction: Send + 'static {
+    /// The interaction itself.
+    fn into_interaction(self) -> Interaction;
+}
+
+impl IntoInteraction for Interaction {
+    fn into_interaction(self) -> Interaction {
+        self
+    }
+}
+
+impl IntoInteraction for Box<Interaction> {
+    fn into_interaction(self) -> Interaction {
+        *self
+    }
+}
+
+/// As twilight's gateway parses it.
+impl IntoInteraction for Box<InteractionCreate> {
+    fn into_interaction(self) -> Interaction {
+        self.0
+    }
 }
 
 impl From<Interaction> for Incoming {

@@ -29,7 +29,7 @@ pub use confirm::{Answer, Confirmations};
 pub use context::{AutocompleteContext, Caller, ComponentContext, Context, Progress};
 pub use dispatch::{
     DispatchConfig, DispatchObserver, Dispatcher, Finished, INTERACTION_TOKEN_LIFETIME,
-    InteractionTarget, Outcome, RespondError, Responder,
+    InteractionTarget, IntoInteraction, Outcome, RespondError, Responder,
 };
 pub use error::{CommandError, UserError};
 pub use follow::{Follower, Notifier, Shutdown};

@@ -547,7 +547,7 @@ pub(crate) async fn run_shard(
                 });
             }
             Some(Ok(Event::InteractionCreate(interaction))) => {
-                dispatcher.spawn(interaction.0, Arc::clone(&responder), id);
+                dispatcher.spawn(interaction, Arc::clone(&responder), id);
             }
             Some(Ok(Event::Ready(_) | Event::Resumed)) => status.set(id, ShardPhase::Connected),
             Some(Ok(Event::GatewayReconnect)) => status.set(id, ShardPhase::Resuming),

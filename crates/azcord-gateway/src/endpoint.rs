@@ -375,7 +375,7 @@ async fn receive(
         initial: Mutex::new(Some(initial)),
         rest: state.rest.clone(),
     });
-    state.dispatcher.spawn(*interaction, responder, 0);
+    state.dispatcher.spawn(interaction, responder, 0);
     match tokio::time::timeout(RESPONSE_DEADLINE, response).await {
         Ok(Ok(Initial {
             response,
