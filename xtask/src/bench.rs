@@ -8,9 +8,11 @@ pub(crate) struct BenchArgs {
     /// Concurrent /ping interactions per round.
     #[arg(long, default_value_t = 1000)]
     interactions: usize,
-    /// Rounds per contender; the report gives medians.
-    #[arg(long, default_value_t = 5)]
-    rounds: usize,
+    /// Rounds per contender; the report gives medians. 31 unless given: one round's
+    /// p99 moves several-fold with the machine (docs/performance.md). With
+    /// `--deploy`, deploys to time, 5 unless given.
+    #[arg(long)]
+    rounds: Option<usize>,
     /// The cargo profile to build and measure: `profiling` is release with its
     /// symbols kept, for `perf` on the same code.
     #[arg(long, default_value = "release")]
@@ -25,9 +27,15 @@ pub(crate) struct BenchArgs {
     figure: Vec<String>,
 }
 
+/// Rounds of `/ping`s per contender when `--rounds` is not given.
+const PING_ROUNDS: usize = 31;
+
+/// Deploys to time with `--deploy` when `--rounds` is not given.
+const DEPLOY_ROUNDS: usize = 5;
+
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if args.deploy {
-        return deploy_figures(args.rounds);
+        return deploy_figures(args.rounds.unwrap_or(DEPLOY_ROUNDS));
     }
     // azcord on its own, as `cargo xtask build` builds what ships: built in one
     // invocation with the driver, its dependencies would get the driver's features too
@@ -77,7 +85,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<()> {
             "--interactions",
             &args.interactions.to_string(),
             "--rounds",
-            &args.rounds.to_string(),
+            &args.rounds.unwrap_or(PING_ROUNDS).to_string(),
         ])
         .current_dir(&root)
         .status()?;
@@ -181,12 +189,12 @@ mod tests {
 
     #[test]
     fn a_figure_takes_every_argument_after_it() {
-        let table: [(&[&str], usize, &[&str]); 3] = [
-            (&[], 5, &[]),
-            (&["--rounds", "3"], 3, &[]),
+        let table: [(&[&str], Option<usize>, &[&str]); 3] = [
+            (&[], None, &[]),
+            (&["--rounds", "3"], Some(3), &[]),
             (
                 &["--rounds", "3", "http", "--rounds", "2", "--sizes", "10"],
-                3,
+                Some(3),
                 &["http", "--rounds", "2", "--sizes", "10"],
             ),
         ];

@@ -42,8 +42,9 @@ struct Cli {
     /// Concurrent /ping interactions per round.
     #[arg(long, default_value_t = 1000)]
     interactions: usize,
-    /// Rounds per contender; medians are reported.
-    #[arg(long, default_value_t = 5)]
+    /// Rounds per contender; medians are reported. One round's p99 moves several-fold
+    /// with the machine, so it takes about thirty for the median to settle.
+    #[arg(long, default_value_t = 31)]
     rounds: usize,
     /// The azcord binary to measure.
     #[arg(long, default_value = "target/release/azcord")]
