@@ -237,6 +237,12 @@ fn token_rejected(route: &str, error: &twilight_http::Error) -> bool {
     by_token && matches!(status, 401 | 404)
 }
 
+/// Marks a REST call's span as failed, saying why.
+fn mark_failed(span: &tracing::Span, message: &str) {
+    span.record("otel.status_code", "ERROR");
+    span.record("error.message", message);
+}
+
 /// Runs one REST call in its own span, named by its route with the secrets left out.
 /// An interaction callback passes what is left of its [`CALLBACK_WINDOW`] as
 /// `window_left`, and fails once that has passed; its span says so, as for any failure.
@@ -267,9 +273,7 @@ async fn instrument<T>(
                          the interaction arriving (it kept answering 429, or not at all)",
                         CALLBACK_WINDOW.as_secs()
                     );
-                    let span = tracing::Span::current();
-                    span.record("otel.status_code", "ERROR");
-                    span.record("error.message", message.as_str());
+                    mark_failed(&tracing::Span::current(), &message);
                     return Err(RespondError::new(message));
                 }
             },
@@ -284,8 +288,7 @@ async fn instrument<T>(
                     // i64, not u16: the OTLP exporter sends unsigned numbers as strings.
                     span.record("http.response.status_code", i64::from(status.get()));
                 }
-                span.record("otel.status_code", "ERROR");
-                span.record("error.message", error.to_string());
+                mark_failed(&span, &error.to_string());
             }
         }
         result.map_err(|error| {
