@@ -15,6 +15,7 @@ mod floor;
 mod floor_http;
 mod http;
 mod instructions;
+mod pool;
 mod process;
 mod replay;
 mod restart;
@@ -114,6 +115,13 @@ enum Mode {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// Take the rounds of earlier runs together: the pooled median p99 and CPU of each
+    /// contender, and a 95% bootstrap interval of the p99 ratio.
+    Pool {
+        /// What earlier runs printed on standard error (`azcord-bench … 2>FILE`).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Start a contender against the simulator and keep it idle until standard input
     /// closes, for profiling it by hand (`perf record -p PID`, /proc/PID/smaps).
     Hold {
@@ -209,6 +217,7 @@ fn main() -> anyhow::Result<()> {
             Duration::from_millis(retry_after_ms),
         )),
         Some(Mode::Shell { presses }) => runtime.block_on(shell::run(presses)),
+        Some(Mode::Pool { ref files }) => pool::run(files),
         Some(Mode::Hold { floor }) => runtime.block_on(hold(&cli, floor)),
         Some(Mode::Instructions {
             interactions,
